@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berthrt/berth/libcontainer"
+	"github.com/berthrt/berth/spec"
+)
+
+// createFlags are shared by create and run.
+var createFlags = []cli.Flag{
+	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "path to the OCI bundle (default: the current directory)"},
+	&cli.StringFlag{Name: "pid-file", Usage: "write the container's init pid to `FILE`"},
+	&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root (for a rootfs on a ramdisk)"},
+	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
+	&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (from 3 up) to the container"},
+}
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container; its process waits for `berth start`",
+	ArgsUsage: "<container-id>",
+	Flags:     createFlags,
+	Action: func(c *cli.Context) error {
+		_, err := createContainer(c)
+		return err
+	},
+}
+
+// createContainer creates the container named on the command line from its
+// bundle and writes the pid file.
+func createContainer(c *cli.Context) (*libcontainer.Container, error) {
+	id, err := requireID(c)
+	if err != nil {
+		return nil, err
+	}
+	if n := c.Int("preserve-fds"); n < 0 {
+		return nil, fmt.Errorf("--preserve-fds must not be negative, got %d", n)
+	}
+	bundle, err := filepath.Abs(c.String("bundle"))
+	if err != nil {
+		return nil, fmt.Errorf("bundle path: %w", err)
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(c)
+	if err != nil {
+		return nil, err
+	}
+	ctr, err := libcontainer.Create(store, libcontainer.CreateOptions{
+		ID:           id,
+		Bundle:       bundle,
+		Spec:         s,
+		Rootfs:       spec.RootfsPath(s, bundle),
+		NoPivot:      c.Bool("no-pivot"),
+		NoNewKeyring: c.Bool("no-new-keyring"),
+		PreserveFDs:  c.Int("preserve-fds"),
+		Stdin:        os.Stdin,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create container %q: %w", id, err)
+	}
+	if path := c.String("pid-file"); path != "" {
+		if err := writePidFile(path, ctr.Pid()); err != nil {
+			_ = libcontainer.Delete(store, id, true)
+			return nil, err
+		}
+	}
+	return ctr, nil
+}
+
+// writePidFile writes atomically, so an engine polling for the file never
+// reads a partial pid.
+func writePidFile(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}

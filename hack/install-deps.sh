@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs what building and testing berth needs, from Debian's packages.
+# Idempotent: installs only what is missing.
+set -eu
+
+packages="libseccomp-dev busybox-static pkg-config file gcc make git jq"
+
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "install-deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "install-deps: Go 1.26 is needed (expected at /usr/local/go/bin)" >&2
+	exit 1
+fi

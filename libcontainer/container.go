@@ -1,0 +1,183 @@
+// Package libcontainer creates and manages OCI containers. It works on
+// specs.Spec directly; the berth CLI is a thin layer over it.
+package libcontainer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/state"
+)
+
+// Files in a container's state directory besides state.json.
+const (
+	execFifoName   = "exec.fifo"   // exists from create until start
+	configFileName = "config.json" // the spec the container was created from
+)
+
+// persisted is what state.json holds.
+type persisted struct {
+	ID      string `json:"id"`
+	InitPid int    `json:"initPid"`
+	// InitStartTime (from /proc/<pid>/stat) tells our init apart from an
+	// unrelated process that later got the same pid.
+	InitStartTime uint64            `json:"initStartTime"`
+	Bundle        string            `json:"bundle"`
+	Rootfs        string            `json:"rootfs"`
+	Created       time.Time         `json:"created"`
+	Owner         string            `json:"owner"`
+	Annotations   map[string]string `json:"annotations,omitempty"`
+	CgroupPaths   map[string]string `json:"cgroupPaths,omitempty"`
+}
+
+// State is the OCI state of a container plus the fields runc adds, in
+// runc's JSON shape; engines parse it.
+type State struct {
+	specs.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+// Container is one container in a state store.
+type Container struct {
+	store *state.Store
+	p     persisted
+	// init is set only in the process that created the container, which
+	// is init's parent and so the one that can wait for it.
+	init *os.Process
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.p.ID }
+
+// Pid returns the pid of the container's init process (0 when unknown).
+func (c *Container) Pid() int { return c.p.InitPid }
+
+// Load opens an existing container.
+func Load(store *state.Store, id string) (*Container, error) {
+	c := &Container{store: store}
+	if err := store.Read(id, &c.p); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Status reports where the container is in its life cycle.
+func (c *Container) Status() specs.ContainerState {
+	if c.p.InitPid == 0 {
+		return specs.StateCreating
+	}
+	if !c.initAlive() {
+		return specs.StateStopped
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir(), execFifoName)); err == nil {
+		return specs.StateCreated
+	}
+	return specs.StateRunning
+}
+
+// State returns the container's state in the OCI (and runc) shape.
+func (c *Container) State() State {
+	st := State{
+		State: specs.State{
+			Version:     specs.Version,
+			ID:          c.p.ID,
+			Status:      c.Status(),
+			Bundle:      c.p.Bundle,
+			Annotations: c.p.Annotations,
+		},
+		Rootfs:  c.p.Rootfs,
+		Created: c.p.Created,
+		Owner:   c.p.Owner,
+	}
+	if st.Status != specs.StateStopped {
+		st.Pid = c.p.InitPid
+	}
+	return st
+}
+
+// List returns the state of every container in the store, skipping those
+// still being created or already half removed.
+func List(store *state.Store) ([]State, error) {
+	ids, err := store.List()
+	if err != nil {
+		return nil, err
+	}
+	states := make([]State, 0, len(ids))
+	for _, id := range ids {
+		c, err := Load(store, id)
+		if errors.Is(err, state.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, c.State())
+	}
+	return states, nil
+}
+
+func (c *Container) dir() string { return filepath.Join(c.store.Root(), c.p.ID) }
+
+// initAlive reports whether the container's init still runs: the pid
+// exists, is not a zombie, and started when ours did.
+func (c *Container) initAlive() bool {
+	st, start, err := procStat(c.p.InitPid)
+	if err != nil {
+		return false
+	}
+	return st != 'Z' && st != 'X' && start == c.p.InitStartTime
+}
+
+// procStat reads a process's state letter and start time (in clock ticks
+// since boot) from /proc/<pid>/stat.
+func procStat(pid int) (byte, uint64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name may contain spaces and parentheses; the fields we
+	// want come after its last ')'.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	fields := bytes.Fields(data[i+2:])
+	// fields[0] is field 3 (state); starttime is field 22.
+	if len(fields) < 20 {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return fields[0][0], start, nil
+}
+
+// Spec reads the config the container was created from.
+func (c *Container) Spec() (*specs.Spec, error) {
+	var s specs.Spec
+	if err := readJSON(filepath.Join(c.dir(), configFileName), &s); err != nil {
+		return nil, fmt.Errorf("read config of container %q: %w", c.p.ID, err)
+	}
+	return &s, nil
+}
+
+func (c *Container) cgroup() (cgroups.Manager, error) {
+	return cgroups.Load(c.p.CgroupPaths)
+}
+
+// isNotExist reports an error for a file or a container that is not there.
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, state.ErrNotExist)
+}

@@ -1,0 +1,251 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/state"
+)
+
+// CreateOptions describe a container to create.
+type CreateOptions struct {
+	ID     string
+	Bundle string // absolute path of the bundle directory
+	Spec   *specs.Spec
+	Rootfs string // absolute path of the root filesystem
+	// NoPivot uses MS_MOVE and chroot instead of pivot_root.
+	NoPivot bool
+	// NoNewKeyring keeps the caller's session keyring.
+	NoNewKeyring bool
+	// PreserveFDs passes the caller's fds 3 … 3+PreserveFDs-1 to the
+	// container process.
+	PreserveFDs int
+	// Stdin, Stdout and Stderr become the container process's stdio.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// cloneFlags maps namespace types created at clone time. The cgroup
+// namespace is not here: init unshares it once it is in its cgroup.
+var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+}
+
+// Create makes a container and leaves its init waiting for Start. On any
+// failure nothing is left behind: no process, cgroup or state directory.
+func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
+	if err := checkCreatable(o.Spec); err != nil {
+		return nil, err
+	}
+	entry, err := store.Create(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var cg cgroups.Manager
+	var cmd *exec.Cmd
+	defer func() {
+		if err == nil {
+			err = entry.Unlock()
+			return
+		}
+		if cmd != nil && cmd.Process != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if cg != nil {
+			_ = cg.Destroy()
+		}
+		_ = entry.Remove()
+	}()
+
+	fifoPath := filepath.Join(entry.Dir(), execFifoName)
+	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
+		return nil, fmt.Errorf("make exec fifo: %w", err)
+	}
+	// A reader end held by init lets `start` open the fifo for writing
+	// without blocking, and tells it init is gone when the open fails.
+	fifo, err := os.OpenFile(fifoPath, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+	if err := writeJSON(filepath.Join(entry.Dir(), configFileName), o.Spec); err != nil {
+		return nil, err
+	}
+
+	var cgroupsPath string
+	if o.Spec.Linux != nil {
+		cgroupsPath = o.Spec.Linux.CgroupsPath
+	}
+	cg, err = cgroups.New(cgroupsPath, o.ID)
+	if err != nil {
+		return nil, err
+	}
+
+	parentEnd, childEnd, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	defer parentEnd.Close()
+	cmd, err = initCommand(o, childEnd, fifo)
+	childEnd.Close()
+	if err != nil {
+		return nil, err
+	}
+	pid := cmd.Process.Pid
+	if err := cg.Apply(pid); err != nil {
+		return nil, err
+	}
+	sync := newSyncPipe(parentEnd)
+	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
+		ID:           o.ID,
+		Spec:         o.Spec,
+		Rootfs:       o.Rootfs,
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		PreserveFDs:  o.PreserveFDs,
+		CgroupNS:     hasNamespace(o.Spec, specs.CgroupNamespace),
+	}}); err != nil {
+		return nil, err
+	}
+	if _, err := sync.recv(msgReady); err != nil {
+		if errors.Is(err, errPeerGone) {
+			werr := cmd.Wait()
+			cmd = nil
+			return nil, fmt.Errorf("container init exited before it was ready: %v", werr)
+		}
+		return nil, err
+	}
+
+	_, start, err := procStat(pid)
+	if err != nil {
+		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
+	}
+	c = &Container{store: store, init: cmd.Process, p: persisted{
+		ID:            o.ID,
+		InitPid:       pid,
+		InitStartTime: start,
+		Bundle:        o.Bundle,
+		Rootfs:        o.Rootfs,
+		Created:       time.Now().UTC(),
+		Owner:         ownerName(),
+		Annotations:   o.Spec.Annotations,
+		CgroupPaths:   cg.Paths(),
+	}}
+	if err := entry.Save(&c.p); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkCreatable rejects configs that berth cannot run yet, before anything
+// is made, so the user gets one clear line.
+func checkCreatable(s *specs.Spec) error {
+	if s.Process.Terminal {
+		return errors.New("process.terminal is true but berth does not allocate terminals yet: set it to false")
+	}
+	if s.Linux == nil {
+		return nil
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Path != "" {
+			return fmt.Errorf("joining an existing %s namespace (path %q) is not supported yet", ns.Type, ns.Path)
+		}
+		if ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace {
+			return fmt.Errorf("%s namespaces are not supported yet", ns.Type)
+		}
+	}
+	if s.Hostname != "" && !hasNamespace(s, specs.UTSNamespace) {
+		return errors.New("config.json sets hostname but has no new uts namespace: add one or drop hostname")
+	}
+	return nil
+}
+
+// initCommand starts `berth init` in the container's new namespaces.
+func initCommand(o CreateOptions, syncEnd, fifo *os.File) (*exec.Cmd, error) {
+	var flags uintptr
+	for _, ns := range o.Spec.Linux.Namespaces {
+		flags |= cloneFlags[ns.Type]
+	}
+	extra := make([]*os.File, 0, o.PreserveFDs+2)
+	for i := 0; i < o.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+	}
+	extra = append(extra, syncEnd, fifo)
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe",
+		Args: []string{"berth", "init"},
+		Env: []string{
+			envSyncFD + "=" + strconv.Itoa(3+o.PreserveFDs),
+			envFifoFD + "=" + strconv.Itoa(3+o.PreserveFDs+1),
+		},
+		Dir:        o.Bundle,
+		Stdin:      o.Stdin,
+		Stdout:     o.Stdout,
+		Stderr:     o.Stderr,
+		ExtraFiles: extra,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: flags,
+			Setsid:     true,
+			// If create dies during set-up, so does init; init clears
+			// this once it is ready.
+			Pdeathsig: unix.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	return cmd, nil
+}
+
+func socketPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make sync socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync parent"), os.NewFile(uintptr(fds[1]), "sync child"), nil
+}
+
+// ownerName is the name of the user creating the container, as runc
+// reports it in state and list.
+func ownerName() string {
+	u, err := user.LookupUid(os.Getuid())
+	if err != nil {
+		return strconv.Itoa(os.Getuid())
+	}
+	return u.Name
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}

@@ -1,0 +1,360 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/capabilities"
+	"github.com/berthrt/berth/libcontainer/rootfs"
+)
+
+// The parent tells init which inherited fds are its own through these
+// variables; init drops them from the environment it passes on.
+const (
+	envSyncFD = "_BERTH_SYNCFD"
+	envFifoFD = "_BERTH_FIFOFD"
+)
+
+// Init is the body of `berth init`, the process the parent starts inside the
+// container's new namespaces. It builds the container, reports to the
+// parent, waits for `start` and execs the user's process. It never returns.
+//
+// Capabilities, no_new_privs and the cgroup namespace are per thread, so
+// the caller must have locked the main goroutine to its OS thread before
+// calling (berth's main package does so in its init function).
+func Init() {
+	pipe, err := fdFromEnv(envSyncFD, "sync")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "berth init:", err)
+		os.Exit(1)
+	}
+	sync := newSyncPipe(pipe)
+	if err := initContainer(sync); err != nil {
+		// The parent turns this into the user-facing error.
+		_ = sync.send(syncMsg{Type: msgError, Error: err.Error()})
+		os.Exit(1)
+	}
+	panic("unreachable: initContainer returns only on error")
+}
+
+func fdFromEnv(name, what string) (*os.File, error) {
+	fd, err := strconv.Atoi(os.Getenv(name))
+	if err != nil {
+		return nil, fmt.Errorf("no %s fd in $%s: berth init is started by berth create, not by hand", what, name)
+	}
+	return os.NewFile(uintptr(fd), what), nil
+}
+
+func initContainer(sync *syncPipe) error {
+	// Until exec, no process in the container may ptrace init or open its
+	// /proc files: it holds host fds (CVE-2016-9962).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make init non-dumpable: %w", err)
+	}
+	fifo, err := fdFromEnv(envFifoFD, "exec fifo")
+	if err != nil {
+		return err
+	}
+	m, err := sync.recv(msgBootstrap)
+	if err != nil {
+		return err
+	}
+	b := m.Bootstrap
+	s := b.Spec
+	if b.CgroupNS {
+		// The parent placed us in our cgroup before sending the
+		// bootstrap, so the namespace is rooted there.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if !b.NoNewKeyring {
+		if _, err := unix.KeyctlJoinSessionKeyring(b.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join a new session keyring: %w", err)
+		}
+	}
+	if hasNamespace(s, specs.NetworkNamespace) {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if err := rootfs.Setup(s, b.Rootfs, b.NoPivot); err != nil {
+		return err
+	}
+	if err := setSystemIdentity(s); err != nil {
+		return err
+	}
+	p := s.Process
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	env := processEnv(p)
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return err
+	}
+	if err := setUser(p); err != nil {
+		return err
+	}
+	umask := 0o022
+	if p.User.Umask != nil {
+		umask = int(*p.User.Umask)
+	}
+	unix.Umask(umask)
+	if err := enterCwd(p.Cwd); err != nil {
+		return err
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	// Every fd above the preserved ones, whatever the caller leaked to us,
+	// closes at exec (CVE-2024-21626).
+	if err := unix.CloseRange(uint(3+b.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	// Set-up is over; from here init must outlive the parent.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear parent death signal: %w", err)
+	}
+	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
+		return err
+	}
+	sync.Close()
+	if err := waitForStart(fifo); err != nil {
+		os.Exit(1) // nobody is listening any more
+	}
+	if err := unix.Exec(path, p.Args, env); err != nil {
+		fmt.Fprintf(os.Stderr, "berth: exec %s: %v\n", path, err)
+		os.Exit(127)
+	}
+	return nil
+}
+
+// waitForStart blocks until `berth start` opens the exec fifo for writing.
+// The fifo was opened for reading by the parent, so a writer can open it
+// without blocking; until one has, poll sees neither data nor hangup.
+func waitForStart(fifo *os.File) error {
+	fds := []unix.PollFd{{Fd: int32(fifo.Fd()), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
+	var b [1]byte
+	_, _ = unix.Read(int(fifo.Fd()), b[:])
+	return fifo.Close()
+}
+
+func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if s.Linux == nil {
+		return false
+	}
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackUp brings up lo in a new network namespace, as runc and crun do,
+// so that services in the container can talk to themselves.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bring up lo: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring up lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring up lo: %w", err)
+	}
+	return nil
+}
+
+func setSystemIdentity(s *specs.Spec) error {
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", s.Hostname, err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("set domainname %q: %w", s.Domainname, err)
+		}
+	}
+	if s.Linux == nil {
+		return nil
+	}
+	for key, value := range s.Linux.Sysctl {
+		file := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
+		if err := os.WriteFile(file, []byte(value), 0); err != nil {
+			return fmt.Errorf("set sysctl %s=%s: %w", key, value, err)
+		}
+	}
+	return nil
+}
+
+func setRlimits(limits []specs.POSIXRlimit) error {
+	for _, l := range limits {
+		res, ok := rlimitResources[l.Type]
+		if !ok {
+			return fmt.Errorf("unknown rlimit %q", l.Type)
+		}
+		// syscall's Setrlimit (not x/sys's) so that Go does not restore
+		// its own idea of RLIMIT_NOFILE at exec.
+		if err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
+			return fmt.Errorf("set %s to soft %d hard %d: %w", l.Type, l.Soft, l.Hard, err)
+		}
+	}
+	return nil
+}
+
+var rlimitResources = map[string]int{
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+}
+
+// processEnv is the process's environment, with HOME filled in from the
+// container's /etc/passwd when the config leaves it out, as runc does.
+func processEnv(p *specs.Process) []string {
+	env := p.Env
+	for _, e := range env {
+		if strings.HasPrefix(e, "HOME=") {
+			return env
+		}
+	}
+	home := "/"
+	users, err := user.ParsePasswdFileFilter("/etc/passwd", func(u user.User) bool { return u.Uid == int(p.User.UID) })
+	if err == nil && len(users) > 0 && users[0].Home != "" {
+		home = users[0].Home
+	}
+	return append(append([]string(nil), env...), "HOME="+home)
+}
+
+// lookPath finds the executable in the container, using the process's own
+// PATH, so that a missing binary fails create rather than start.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		if err := isExecutable(file); err != nil {
+			return "", fmt.Errorf("exec %q: %w", file, err)
+		}
+		return file, nil
+	}
+	for _, e := range env {
+		if dirs, ok := strings.CutPrefix(e, "PATH="); ok {
+			for _, dir := range filepath.SplitList(dirs) {
+				if dir == "" {
+					dir = "."
+				}
+				if p := filepath.Join(dir, file); isExecutable(p) == nil {
+					return p, nil
+				}
+			}
+			break
+		}
+	}
+	return "", fmt.Errorf("exec %q: %w", file, exec.ErrNotFound)
+}
+
+func isExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory")
+	}
+	if fi.Mode()&0o111 == 0 {
+		return errors.New("permission denied")
+	}
+	return nil
+}
+
+// setUser switches to the process's uid, gid and groups, keeping exactly
+// the configured capabilities across the switch.
+func setUser(p *specs.Process) error {
+	caps, err := capabilities.New(p.Capabilities)
+	if err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set keepcaps: %w", err)
+	}
+	if err := caps.ApplyBounding(); err != nil {
+		return err
+	}
+	u := p.User
+	groups := make([]int, 0, len(u.AdditionalGids))
+	for _, g := range u.AdditionalGids {
+		groups = append(groups, int(g))
+	}
+	if err := unix.Setgroups(groups); err != nil {
+		return fmt.Errorf("set additional groups %v: %w", u.AdditionalGids, err)
+	}
+	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("set gid %d: %w", u.GID, err)
+	}
+	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("set uid %d: %w", u.UID, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear keepcaps: %w", err)
+	}
+	return caps.Apply()
+}
+
+// enterCwd changes to the process's working directory and checks that it
+// lies inside the container: a cwd reached through a leaked host fd would
+// show up as unreachable (CVE-2024-21626).
+func enterCwd(cwd string) error {
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("chdir to cwd %q in the container: %w", cwd, err)
+	}
+	if _, err := unix.Getwd(); err != nil {
+		return fmt.Errorf("cwd %q is outside the container: %w", cwd, err)
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/state"
+)
+
+// Start releases a created container's init to exec the user's process.
+func (c *Container) Start() error {
+	entry, err := c.store.Lock(c.p.ID)
+	if err != nil {
+		return err
+	}
+	defer entry.Unlock()
+	switch st := c.Status(); st {
+	case specs.StateCreated:
+	case specs.StateStopped:
+		return fmt.Errorf("cannot start container %q: it has stopped", c.p.ID)
+	default:
+		return fmt.Errorf("cannot start container %q: it is %s, not created", c.p.ID, st)
+	}
+	fifoPath := filepath.Join(entry.Dir(), execFifoName)
+	fd, err := unix.Open(fifoPath, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENXIO) {
+		return fmt.Errorf("cannot start container %q: its init process has exited", c.p.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("open exec fifo of %q: %w", c.p.ID, err)
+	}
+	_, err = unix.Write(fd, []byte{0})
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("release init of %q: %w", c.p.ID, err)
+	}
+	if err := os.Remove(fifoPath); err != nil {
+		return fmt.Errorf("remove exec fifo of %q: %w", c.p.ID, err)
+	}
+	return nil
+}
+
+// Wait waits for the container's init to exit and returns its status. Only
+// the process that created the container can wait for it.
+func (c *Container) Wait() (*os.ProcessState, error) {
+	if c.init == nil {
+		return nil, errors.New("only the process that created a container can wait for it")
+	}
+	return c.init.Wait()
+}
+
+// Signal sends sig to the container's init, or with all to every process in
+// its cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	st := c.Status()
+	if st != specs.StateCreated && st != specs.StateRunning {
+		return fmt.Errorf("cannot signal container %q: it is %s", c.p.ID, st)
+	}
+	if all {
+		cg, err := c.cgroup()
+		if err != nil {
+			return err
+		}
+		pids, err := cg.Pids()
+		if err != nil {
+			return err
+		}
+		for _, pid := range pids {
+			if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("signal %d of container %q: %w", pid, c.p.ID, err)
+			}
+		}
+		return nil
+	}
+	return c.signalInit(sig)
+}
+
+// signalInit signals init through a pidfd, so that a pid reused after init
+// exited is never hit.
+func (c *Container) signalInit(sig unix.Signal) error {
+	pidfd, err := c.openInit()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("signal init of container %q: %w", c.p.ID, err)
+	}
+	return nil
+}
+
+// openInit returns a pidfd for init, or ESRCH when init is gone.
+func (c *Container) openInit() (int, error) {
+	pidfd, err := unix.PidfdOpen(c.p.InitPid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open init of container %q: %w", c.p.ID, err)
+	}
+	// Checked after opening: the pidfd pins the process, so a match now
+	// cannot go stale.
+	if !c.initAlive() {
+		unix.Close(pidfd)
+		return -1, fmt.Errorf("open init of container %q: %w", c.p.ID, unix.ESRCH)
+	}
+	return pidfd, nil
+}
+
+// Delete removes container id. A running container is refused unless force
+// is set, in which case it is killed first; a created one is killed, as
+// runc does. With force an unknown id is not an error, so that engines can
+// repeat a delete safely.
+func Delete(store *state.Store, id string, force bool) error {
+	entry, err := store.Lock(id)
+	if err != nil {
+		if force && errors.Is(err, state.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer entry.Unlock()
+	c := &Container{store: store}
+	if err := entry.Load(&c.p); err != nil {
+		if !isNotExist(err) {
+			return fmt.Errorf("read state of container %q: %w", id, err)
+		}
+		// A create that crashed before saving its state: nothing runs.
+		c.p.ID = id
+	}
+	return c.destroy(entry, force)
+}
+
+func (c *Container) destroy(entry *state.Entry, force bool) error {
+	switch st := c.Status(); st {
+	case specs.StateStopped, specs.StateCreating:
+	case specs.StateCreated:
+		if err := c.kill(); err != nil {
+			return err
+		}
+	default:
+		if !force {
+			return fmt.Errorf("cannot delete container %q: it is %s (stop it first or use --force)", c.p.ID, st)
+		}
+		if err := c.kill(); err != nil {
+			return err
+		}
+	}
+	if len(c.p.CgroupPaths) > 0 {
+		cg, err := c.cgroup()
+		if err != nil {
+			return err
+		}
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("remove cgroup of container %q: %w", c.p.ID, err)
+		}
+	}
+	return entry.Remove()
+}
+
+// kill SIGKILLs init (and with it the whole pid namespace) and every other
+// process in the cgroup, then waits for init to die.
+func (c *Container) kill() error {
+	pidfd, err := c.openInit()
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
+	if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill init of container %q: %w", c.p.ID, err)
+	}
+	if len(c.p.CgroupPaths) > 0 {
+		if cg, err := c.cgroup(); err == nil {
+			_ = cg.Kill()
+		}
+	}
+	// A pidfd becomes readable when the process exits, whoever its parent.
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for init of container %q: %w", c.p.ID, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("init of container %q did not die within 10s of SIGKILL", c.p.ID)
+		}
+		return nil
+	}
+}

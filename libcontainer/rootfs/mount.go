@@ -1,0 +1,152 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mountEntry performs one of the spec's mounts inside root.
+func mountEntry(root *os.File, m *specs.Mount, cgroupNS bool) error {
+	opts := parseMountOptions(m.Options)
+	if m.Type == "bind" {
+		opts.flags |= unix.MS_BIND
+	}
+	if opts.isBind() {
+		return bindMount(root, m, opts)
+	}
+	if m.Type == "cgroup" || m.Type == "cgroup2" {
+		return mountCgroup(root, m, opts, cgroupNS)
+	}
+	target, err := mkdirInRoot(root, m.Destination)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := mountFresh(root, m.Source, m.Destination, target, m.Type, opts); err != nil {
+		return err
+	}
+	return setPropagation(root, m.Destination, opts)
+}
+
+// mountFresh mounts a filesystem that is not a bind mount. Read-only is
+// applied as a second, per-mount step: asking for it in the first call
+// could flip a superblock shared with the host (sysfs, cgroup) to
+// read-only.
+func mountFresh(root *os.File, source, dest string, target *os.File, fstype string, opts mountOptions) error {
+	if source == "" {
+		source = fstype
+	}
+	if err := unix.Mount(source, fdPath(target), fstype, opts.flags&^unix.MS_RDONLY, opts.dataString()); err != nil {
+		return err
+	}
+	if opts.flags&unix.MS_RDONLY == 0 {
+		return nil
+	}
+	return remountInRoot(root, dest, opts.flags)
+}
+
+func bindMount(root *os.File, m *specs.Mount, opts mountOptions) error {
+	fi, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("bind source: %w", err)
+	}
+	var target *os.File
+	if fi.IsDir() {
+		target, err = mkdirInRoot(root, m.Destination)
+	} else {
+		target, err = mkfileInRoot(root, m.Destination)
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := unix.Mount(m.Source, fdPath(target), "", opts.flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+		return err
+	}
+	// A bind mount ignores every flag but MS_BIND|MS_REC on creation; the
+	// rest take a remount.
+	if opts.flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
+		if err := remountInRoot(root, m.Destination, opts.flags); err != nil {
+			return err
+		}
+	}
+	return setPropagation(root, m.Destination, opts)
+}
+
+// remountInRoot changes the per-mount flags of the mount at dest. The
+// handle used to mount still names the directory underneath the new mount,
+// so dest is resolved again to reach the mount on top.
+func remountInRoot(root *os.File, dest string, flags uintptr) error {
+	top, err := pathrs.OpenatInRoot(root, dest)
+	if err != nil {
+		return fmt.Errorf("reopen mount point: %w", err)
+	}
+	defer top.Close()
+	return remount(fdPath(top), flags)
+}
+
+// remount keeps the flags the kernel may have locked (nosuid, nodev,
+// noexec, atime), so that the remount does not fail in a user namespace.
+func remount(path string, flags uintptr) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", path, err)
+	}
+	locked := lockedFlags(st.Flags)
+	const atime = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+	if flags&atime != 0 {
+		locked &^= atime
+	}
+	flags = (flags | locked) &^ unix.MS_REC
+	if err := unix.Mount("", path, "", flags|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
+		return fmt.Errorf("remount: %w", err)
+	}
+	return nil
+}
+
+// lockedFlags converts statfs's ST_* flags to the MS_* flags a remount must
+// keep.
+func lockedFlags(st int64) uintptr {
+	var f uintptr
+	for _, p := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if st&p.st != 0 {
+			f |= p.ms
+		}
+	}
+	return f
+}
+
+func remountReadonly(path string) error {
+	return remount(path, unix.MS_RDONLY)
+}
+
+func setPropagation(root *os.File, dest string, opts mountOptions) error {
+	if len(opts.propagation) == 0 {
+		return nil
+	}
+	top, err := pathrs.OpenatInRoot(root, dest)
+	if err != nil {
+		return fmt.Errorf("reopen mount point: %w", err)
+	}
+	defer top.Close()
+	for _, p := range opts.propagation {
+		if err := unix.Mount("", fdPath(top), "", p, ""); err != nil {
+			return fmt.Errorf("set propagation: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+// Package rootfs builds a container's root filesystem inside its new mount
+// namespace: the spec's mounts in order, /dev, pivot_root (or chroot), masked
+// and read-only paths.
+//
+// Every path inside the container's root is resolved with
+// filepath-securejoin's pathrs (openat2 RESOLVE_IN_ROOT where the kernel has
+// it) and mounted through /proc/self/fd/N of the resolved handle, so a
+// symlink planted in the image cannot steer a mount onto the host.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Setup builds the root filesystem at rootfs from the spec and makes it the
+// calling process's root. It must run in a fresh mount namespace, with the
+// current directory at the bundle (relative bind sources resolve there).
+func Setup(s *specs.Spec, rootfs string, noPivot bool) error {
+	propagation := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
+		p, ok := PropagationFlags[s.Linux.RootfsPropagation]
+		if !ok {
+			return fmt.Errorf("unknown rootfsPropagation %q", s.Linux.RootfsPropagation)
+		}
+		propagation = p
+	}
+	if err := prepareRoot(rootfs, propagation); err != nil {
+		return err
+	}
+	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer root.Close()
+
+	cgroupNS := false
+	if s.Linux != nil {
+		for _, ns := range s.Linux.Namespaces {
+			cgroupNS = cgroupNS || ns.Type == specs.CgroupNamespace
+		}
+	}
+	for i := range s.Mounts {
+		if err := mountEntry(root, &s.Mounts[i], cgroupNS); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
+		}
+	}
+	if needsDev(s.Mounts) {
+		if err := setupDev(root); err != nil {
+			return fmt.Errorf("set up /dev: %w", err)
+		}
+	}
+
+	if noPivot {
+		err = moveRoot(rootfs)
+	} else {
+		err = pivotRoot(rootfs)
+	}
+	if err != nil {
+		return err
+	}
+	// Propagation of the new "/" is set only now: applied before the switch
+	// it would act on the host's mount of the rootfs.
+	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
+		if err := unix.Mount("", "/", "", propagation, ""); err != nil {
+			return fmt.Errorf("set rootfsPropagation %s on /: %w", s.Linux.RootfsPropagation, err)
+		}
+	}
+
+	if s.Linux != nil {
+		for _, p := range s.Linux.MaskedPaths {
+			if err := maskPath(p); err != nil {
+				return fmt.Errorf("mask %s: %w", p, err)
+			}
+		}
+		for _, p := range s.Linux.ReadonlyPaths {
+			if err := readonlyPath(p); err != nil {
+				return fmt.Errorf("make %s read-only: %w", p, err)
+			}
+		}
+	}
+	if s.Root != nil && s.Root.Readonly {
+		if err := remountReadonly("/"); err != nil {
+			return fmt.Errorf("make the root filesystem read-only: %w", err)
+		}
+	}
+	return nil
+}
+
+// prepareRoot stops mount events leaking between host and container, and
+// makes the rootfs a mount point of its own, as pivot_root needs.
+func prepareRoot(rootfs string, propagation uintptr) error {
+	if err := unix.Mount("", "/", "", propagation, ""); err != nil {
+		return fmt.Errorf("set propagation of /: %w", err)
+	}
+	// pivot_root refuses a new root whose parent mount is shared, which it
+	// is when rootfsPropagation asks for "shared".
+	if propagation&unix.MS_SHARED != 0 {
+		if err := makeParentPrivate(rootfs); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind mount rootfs %s on itself: %w", rootfs, err)
+	}
+	return nil
+}
+
+func makeParentPrivate(rootfs string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(filepath.Dir(rootfs)))
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	var parent string
+	for _, m := range mounts {
+		if len(m.Mountpoint) > len(parent) {
+			parent = m.Mountpoint
+		}
+	}
+	if parent == "" {
+		return fmt.Errorf("no mount holds %s", rootfs)
+	}
+	if err := unix.Mount("", parent, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", parent, err)
+	}
+	return nil
+}
+
+func pivotRoot(rootfs string) error {
+	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /: %w", err)
+	}
+	defer unix.Close(oldRoot)
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one, so no
+	// directory inside the container is needed to hold it.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
+	}
+	if err := unix.Fchdir(oldRoot); err != nil {
+		return fmt.Errorf("chdir old root: %w", err)
+	}
+	// Make the old root a slave first so that detaching it cannot
+	// propagate an unmount back to the host.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root rslave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// moveRoot is --no-pivot: for roots pivot_root cannot handle, such as a
+// ramdisk. The host's root stays reachable under the container's, which is
+// why pivot_root is the default.
+func moveRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir %s: %w", rootfs, err)
+	}
+	if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move %s to /: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot %s: %w", rootfs, err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// fdPath names an open handle so that mount(2) acts on exactly the inode
+// that was resolved, not on whatever the path names by the time it runs.
+func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+
+// mkdirInRoot creates dir (and its parents) inside root and returns an
+// O_PATH handle to it.
+func mkdirInRoot(root *os.File, dir string) (*os.File, error) {
+	h, err := pathrs.MkdirAllHandle(root, dir, 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("create mount point %s: %w", dir, err)
+	}
+	return h, nil
+}
+
+// mkfileInRoot creates an empty file (and the parent directories) inside
+// root, for bind mounts of files, and returns an O_PATH handle to it.
+func mkfileInRoot(root *os.File, file string) (*os.File, error) {
+	if h, err := pathrs.OpenatInRoot(root, file); err == nil {
+		return h, nil
+	}
+	dir, err := mkdirInRoot(root, filepath.Dir(file))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	fd, err := unix.Openat(int(dir.Fd()), filepath.Base(file), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_WRONLY, 0o644)
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("create mount point %s: %w", file, err)
+	}
+	if err == nil {
+		unix.Close(fd)
+	}
+	return pathrs.OpenatInRoot(root, file)
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/berthrt/berth/libcontainer"
+)
+
+var listCommand = &cli.Command{
+	Name:    "list",
+	Aliases: []string{"ps-all"},
+	Usage:   "list containers",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the ids"},
+	},
+	Action: func(c *cli.Context) error {
+		format := c.String("format")
+		if format != "table" && format != "json" {
+			return fmt.Errorf("unknown --format %q: use table or json", format)
+		}
+		store, err := openStore(c)
+		if err != nil {
+			return err
+		}
+		states, err := libcontainer.List(store)
+		if err != nil {
+			return err
+		}
+		if c.Bool("quiet") {
+			for _, s := range states {
+				fmt.Println(s.ID)
+			}
+			return nil
+		}
+		if format == "json" {
+			if states == nil {
+				states = []libcontainer.State{}
+			}
+			return json.NewEncoder(os.Stdout).Encode(states)
+		}
+		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+		for _, s := range states {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), s.Owner)
+		}
+		return w.Flush()
+	},
+}
