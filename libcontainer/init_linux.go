@@ -62,15 +62,27 @@ func initContainer(sync *syncPipe) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("make init non-dumpable: %w", err)
 	}
-	fifo, err := fdFromEnv(envFifoFD, "exec fifo")
-	if err != nil {
-		return err
-	}
 	m, err := sync.recv(msgBootstrap)
 	if err != nil {
 		return err
 	}
 	b := m.Bootstrap
+	var fifo *os.File
+	if !b.Exec {
+		if fifo, err = fdFromEnv(envFifoFD, "exec fifo"); err != nil {
+			return err
+		}
+		if err := setupContainer(b); err != nil {
+			return err
+		}
+	}
+	return startProcess(sync, b, fifo)
+}
+
+// setupContainer builds the container around init: the namespaces that
+// cannot be made at clone time, the root filesystem and the system
+// identity.
+func setupContainer(b *bootstrap) error {
 	s := b.Spec
 	if b.CgroupNS {
 		// The parent placed us in our cgroup before sending the
@@ -92,10 +104,14 @@ func initContainer(sync *syncPipe) error {
 	if err := rootfs.Setup(s, b.Rootfs, b.NoPivot); err != nil {
 		return err
 	}
-	if err := setSystemIdentity(s); err != nil {
-		return err
-	}
-	p := s.Process
+	return setSystemIdentity(s)
+}
+
+// startProcess gives the calling process the attributes of the spec's
+// process and execs it: for a container's init once `start` opens the
+// fifo, for an exec at once.
+func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File) error {
+	p := b.Spec.Process
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
 	}
@@ -125,7 +141,7 @@ func initContainer(sync *syncPipe) error {
 	if err := unix.CloseRange(uint(3+b.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
-	// Set-up is over; from here init must outlive the parent.
+	// Set-up is over; from here the process must outlive the parent.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear parent death signal: %w", err)
 	}
@@ -133,8 +149,10 @@ func initContainer(sync *syncPipe) error {
 		return err
 	}
 	sync.Close()
-	if err := waitForStart(fifo); err != nil {
-		os.Exit(1) // nobody is listening any more
+	if fifo != nil {
+		if err := waitForStart(fifo); err != nil {
+			os.Exit(1) // nobody is listening any more
+		}
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: exec %s: %v\n", path, err)

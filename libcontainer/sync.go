@@ -52,6 +52,10 @@ type bootstrap struct {
 	// CgroupNS asks init to unshare a cgroup namespace after the parent
 	// has placed it in its cgroup.
 	CgroupNS bool `json:"cgroupNs,omitempty"`
+	// Exec marks a process joining a running container: init skips the
+	// container set-up and the exec fifo; Spec.Process is the process to
+	// run.
+	Exec bool `json:"exec,omitempty"`
 }
 
 type syncPipe struct {
