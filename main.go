@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berthrt/berth/libcontainer"
+	_ "github.com/berthrt/berth/libcontainer/nsenter" // joins namespaces for exec before Go starts
 	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/state"
 )
@@ -55,6 +56,7 @@ func main() {
 		Commands: []*cli.Command{
 			createCommand,
 			deleteCommand,
+			execCommand,
 			killCommand,
 			listCommand,
 			runCommand,

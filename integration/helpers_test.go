@@ -326,3 +326,12 @@ func ownCgroupDirs(t *testing.T) []string {
 	}
 	return dirs
 }
+
+func writeJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, string(data))
+}

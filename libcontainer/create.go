@@ -182,11 +182,7 @@ func initCommand(o CreateOptions, syncEnd, fifo *os.File) (*exec.Cmd, error) {
 	for _, ns := range o.Spec.Linux.Namespaces {
 		flags |= cloneFlags[ns.Type]
 	}
-	extra := make([]*os.File, 0, o.PreserveFDs+2)
-	for i := 0; i < o.PreserveFDs; i++ {
-		extra = append(extra, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
-	}
-	extra = append(extra, syncEnd, fifo)
+	extra := append(preservedFDs(o.PreserveFDs), syncEnd, fifo)
 	cmd := &exec.Cmd{
 		Path: "/proc/self/exe",
 		Args: []string{"berth", "init"},

@@ -11,6 +11,13 @@ package libcontainer
 //	                               fifo for `start`
 //	   or  → parent msgError       set-up failed; init exits
 //
+// An exec runs the same conversation (with bootstrap.Exec set and no exec
+// fifo), preceded by one message from libcontainer/nsenter's C code, which
+// joins the container's namespaces before Go starts:
+//
+//	nsenter → parent msgPid        the pid of the process that goes on
+//	   or   → parent msgError      joining failed
+//
 // If init dies without a message the parent sees EOF and reports that.
 
 import (
@@ -29,6 +36,7 @@ const (
 	msgBootstrap msgType = "bootstrap"
 	msgReady     msgType = "ready"
 	msgError     msgType = "error"
+	msgPid       msgType = "pid"
 )
 
 // syncMsg is the single envelope for all messages; fields unused by a type
@@ -37,6 +45,7 @@ type syncMsg struct {
 	Type      msgType    `json:"type"`
 	Bootstrap *bootstrap `json:"bootstrap,omitempty"`
 	Error     string     `json:"error,omitempty"`
+	Pid       int        `json:"pid,omitempty"`
 }
 
 // bootstrap is everything init needs to build the container.

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/berthrt/berth/libcontainer"
+)
+
+var execCommand = &cli.Command{
+	Name:      "exec",
+	Usage:     "run a process in a running container",
+	ArgsUsage: "<container-id> [command [arg...]]",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "read the process from `FILE` (process.json), ignoring the flags that set it"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to `FILE`"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
+		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add `VAR=value` to the environment"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as `UID[:GID]`"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group ids"},
+		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability (e.g. CAP_NET_ADMIN)"},
+		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (from 3 up) to the process"},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+	},
+	Action: func(c *cli.Context) error {
+		ctr, err := loadContainer(c)
+		if err != nil {
+			return err
+		}
+		p, err := execProcess(c, ctr)
+		if err != nil {
+			return err
+		}
+		if p.Terminal {
+			return errors.New("exec --tty: berth does not allocate terminals yet")
+		}
+		if n := c.Int("preserve-fds"); n < 0 {
+			return fmt.Errorf("--preserve-fds must not be negative, got %d", n)
+		}
+		detach := c.Bool("detach")
+		if !detach {
+			if err := libcontainer.SetSubreaper(); err != nil {
+				return err
+			}
+		}
+		sigs := make(chan os.Signal, 64)
+		if !detach {
+			signal.Notify(sigs)
+		}
+		pid, err := ctr.Exec(libcontainer.ExecOptions{
+			Process:     p,
+			PreserveFDs: c.Int("preserve-fds"),
+			Stdin:       os.Stdin,
+			Stdout:      os.Stdout,
+			Stderr:      os.Stderr,
+		})
+		if err != nil {
+			return err
+		}
+		if path := c.String("pid-file"); path != "" {
+			if err := writePidFile(path, pid); err != nil {
+				return err
+			}
+		}
+		if detach {
+			return nil
+		}
+		go forwardSignals(sigs, pid)
+		ws, err := libcontainer.WaitPid(pid)
+		if err != nil {
+			return err
+		}
+		if ws.Signaled() {
+			return exitCode(128 + int(ws.Signal()))
+		}
+		return exitCode(ws.ExitStatus())
+	},
+}
+
+// execProcess builds the process to exec: from --process, or from the
+// container's own process with the command line's changes, as runc does.
+func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, error) {
+	if path := c.String("process"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read --process: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("parse --process %s: %w", path, err)
+		}
+		if len(p.Args) == 0 {
+			return nil, fmt.Errorf("--process %s: args must not be empty", path)
+		}
+		return &p, nil
+	}
+	if c.NArg() < 2 {
+		return nil, errors.New("exec: give a command to run, or --process FILE")
+	}
+	s, err := ctr.Spec()
+	if err != nil {
+		return nil, err
+	}
+	p := s.Process
+	p.Args = c.Args().Slice()[1:]
+	p.Terminal = c.Bool("tty")
+	p.Env = append(p.Env, c.StringSlice("env")...)
+	if cwd := c.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	if u := c.String("user"); u != "" {
+		uid, gid, err := parseUser(u)
+		if err != nil {
+			return nil, err
+		}
+		p.User.UID, p.User.GID = uid, gid
+	}
+	for _, g := range c.Int64Slice("additional-gids") {
+		if g < 0 || g > 1<<32-1 {
+			return nil, fmt.Errorf("--additional-gids: %d is not a valid gid", g)
+		}
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if c.IsSet("no-new-privs") {
+		p.NoNewPrivileges = c.Bool("no-new-privs")
+	}
+	if caps := c.StringSlice("cap"); len(caps) > 0 {
+		if p.Capabilities == nil {
+			p.Capabilities = &specs.LinuxCapabilities{}
+		}
+		// Not inheritable: an exec'd program must not hand the added
+		// capabilities to programs it runs (CVE-2022-29162).
+		p.Capabilities.Bounding = append(p.Capabilities.Bounding, caps...)
+		p.Capabilities.Effective = append(p.Capabilities.Effective, caps...)
+		p.Capabilities.Permitted = append(p.Capabilities.Permitted, caps...)
+	}
+	return p, nil
+}
+
+// parseUser reads "UID" or "UID:GID", numeric as runc accepts them.
+func parseUser(s string) (uid, gid uint32, err error) {
+	u, g, hasGID := strings.Cut(s, ":")
+	id, err := strconv.ParseUint(u, 10, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--user %q: want UID[:GID] in numbers", s)
+	}
+	uid = uint32(id)
+	if hasGID {
+		id, err := strconv.ParseUint(g, 10, 32)
+		if err != nil {
+			return 0, 0, fmt.Errorf("--user %q: want UID[:GID] in numbers", s)
+		}
+		gid = uint32(id)
+	}
+	return uid, gid, nil
+}

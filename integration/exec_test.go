@@ -1,0 +1,125 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// runningContainer starts a detached container that sleeps, deleted after
+// the test.
+func runningContainer(t *testing.T, b *berth, id string) *bundle {
+	t.Helper()
+	bun := newBundle(t, "sleep", "1000")
+	b.MustRun("run", "-d", "--bundle", bun.Dir, id)
+	t.Cleanup(func() { b.Run("delete", "--force", id) })
+	return bun
+}
+
+func TestExecJoinsContainer(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "ex")
+	initPid := b.State("ex").Pid
+	r := b.MustRun("exec", "ex", "sh", "-c", "hostname; ps -o pid,args; for f in /proc/1/ns/mnt /proc/self/ns/mnt /proc/1/ns/net /proc/self/ns/net /proc/1/ns/pid /proc/self/ns/pid; do readlink $f; done; cat /proc/self/cgroup")
+	lines := strings.Split(r.Stdout, "\n")
+	if lines[0] != "berth" {
+		t.Errorf("hostname in exec = %q, want the container's", lines[0])
+	}
+	if !strings.Contains(r.Stdout, "1 sleep 1000") {
+		t.Errorf("exec does not see the container's init as pid 1:\n%s", r.Stdout)
+	}
+	for _, ns := range []string{"mnt", "net", "pid"} {
+		var got []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, ns+":") {
+				got = append(got, l)
+			}
+		}
+		if len(got) != 2 || got[0] != got[1] {
+			t.Errorf("%s namespace of exec differs from init's: %v", ns, got)
+		}
+	}
+	// The exec'd process sits in the container's cgroup, which the
+	// cgroup namespace shows as the root.
+	if !strings.Contains(r.Stdout, ":/\n") {
+		t.Errorf("exec not in the container's cgroup namespace root:\n%s", r.Stdout)
+	}
+	host, _ := os.Readlink("/proc/self/ns/mnt")
+	if strings.Contains(r.Stdout, host) {
+		t.Errorf("exec runs in the host's mount namespace")
+	}
+	if b.State("ex").Pid != initPid {
+		t.Errorf("exec changed the container's init pid")
+	}
+}
+
+func TestExecExitStatusAndSignals(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exs")
+	if r := b.Run("exec", "exs", "sh", "-c", "exit 42"); r.Code != 42 {
+		t.Errorf("exec exit status = %d, want 42 (%v)", r.Code, r)
+	}
+	if r := b.Run("exec", "exs", "sh", "-c", "kill -KILL $$"); r.Code != 128+9 {
+		t.Errorf("exec killed by SIGKILL: status %d, want 137 (%v)", r.Code, r)
+	}
+}
+
+func TestExecProcessFlags(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exf")
+	r := b.MustRun("exec", "--user", "1000:1001", "--additional-gids", "7", "--cwd", "/tmp", "--env", "GREETING=hello", "exf",
+		"sh", "-c", "id -u; id -g; id -G; pwd; echo $GREETING")
+	want := "1000\n1001\n1001 7\n/tmp\nhello\n"
+	if r.Stdout != want {
+		t.Errorf("exec flags: got %q, want %q", r.Stdout, want)
+	}
+}
+
+func TestExecProcessFile(t *testing.T) {
+	b := newBerth(t)
+	bun := runningContainer(t, b, "exp")
+	p := *bun.Spec.Process
+	p.Args = []string{"sh", "-c", "echo from process.json; echo $ONLY_HERE"}
+	p.Env = []string{"PATH=/bin", "ONLY_HERE=yes"}
+	path := filepath.Join(t.TempDir(), "process.json")
+	writeJSONFile(t, path, &p)
+	r := b.MustRun("exec", "--process", path, "exp")
+	if r.Stdout != "from process.json\nyes\n" {
+		t.Errorf("exec --process: got %q", r.Stdout)
+	}
+}
+
+func TestExecDetachAndPidFile(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exd")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	b.MustRun("exec", "-d", "--pid-file", pidFile, "exd", "sleep", "999")
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(data))
+	if err != nil {
+		t.Fatalf("pid file %q: %v", data, err)
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !strings.HasPrefix(string(cmdline), "sleep\x00999") {
+		t.Errorf("pid file names %d, whose command line is %q (%v)", pid, cmdline, err)
+	}
+}
+
+func TestExecBadInput(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exb")
+	b.MustFail([]string{"nosuch", "not found"}, "exec", "exb", "nosuch")
+	b.MustFail([]string{`"ghost"`, "does not exist"}, "exec", "ghost", "true")
+	b.MustFail([]string{"command"}, "exec", "exb")
+	b.MustFail([]string{"--user"}, "exec", "--user", "bob", "exb", "true")
+
+	stopped := newBundle(t, "true")
+	b.MustRun("run", "--keep", "--bundle", stopped.Dir, "exstopped")
+	b.MustFail([]string{`"exstopped"`, "stopped"}, "exec", "exstopped", "true")
+	b.MustRun("delete", "exstopped")
+}

@@ -1,0 +1,200 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// envNsenter tells libcontainer/nsenter's constructor what to join.
+const envNsenter = "_BERTH_NSENTER"
+
+// ExecOptions describe a process to run in an existing container.
+type ExecOptions struct {
+	// Process is the process to run, complete: exec does not merge it
+	// with the container's own process.
+	Process *specs.Process
+	// PreserveFDs passes the caller's fds 3 … 3+PreserveFDs-1 on.
+	PreserveFDs int
+	// Stdin, Stdout and Stderr become the process's stdio.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// nsTypes are the namespaces an exec joins when the container's init has
+// its own, with the file names /proc/<pid>/ns uses.
+var nsTypes = []struct {
+	file string
+	flag uintptr
+}{
+	{"user", unix.CLONE_NEWUSER},
+	{"mnt", unix.CLONE_NEWNS},
+	{"pid", unix.CLONE_NEWPID},
+	{"net", unix.CLONE_NEWNET},
+	{"ipc", unix.CLONE_NEWIPC},
+	{"uts", unix.CLONE_NEWUTS},
+	{"cgroup", unix.CLONE_NEWCGROUP},
+	{"time", unix.CLONE_NEWTIME},
+}
+
+// Exec starts a process inside the container: in all its namespaces and
+// its cgroup, with the given process's attributes. It returns the pid once
+// the process is about to exec; the caller waits for it with WaitPid, which
+// needs the caller to be a child subreaper (SetSubreaper), because the
+// process is the grandchild of the caller when it joins a pid namespace.
+func (c *Container) Exec(o ExecOptions) (_ int, err error) {
+	switch st := c.Status(); st {
+	case specs.StateCreated, specs.StateRunning:
+	default:
+		return 0, fmt.Errorf("cannot exec in container %q: it is %s", c.p.ID, st)
+	}
+	s, err := c.Spec()
+	if err != nil {
+		return 0, err
+	}
+	s.Process = o.Process
+	pidfd, err := c.openInit()
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(pidfd)
+	flags, err := namespacesToJoin(c.p.InitPid)
+	if err != nil {
+		return 0, err
+	}
+
+	parentEnd, childEnd, err := socketPair()
+	if err != nil {
+		return 0, err
+	}
+	defer parentEnd.Close()
+	extra := preservedFDs(o.PreserveFDs)
+	syncFD := 3 + len(extra)
+	extra = append(extra, childEnd, os.NewFile(uintptr(pidfd), "init pidfd"))
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe",
+		Args: []string{"berth", "init"},
+		Env: []string{
+			envSyncFD + "=" + strconv.Itoa(syncFD),
+			fmt.Sprintf("%s=%d:%x:%d", envNsenter, syncFD+1, flags, syncFD),
+		},
+		Stdin:       o.Stdin,
+		Stdout:      o.Stdout,
+		Stderr:      o.Stderr,
+		ExtraFiles:  extra,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: unix.SIGKILL},
+	}
+	err = cmd.Start()
+	childEnd.Close()
+	if err != nil {
+		return 0, fmt.Errorf("start exec process: %w", err)
+	}
+	sync := newSyncPipe(parentEnd)
+	// The process that joined the namespaces reports the pid that goes
+	// on: its own, or its child's in the container's pid namespace.
+	m, err := sync.recv(msgPid)
+	if m != nil && m.Pid != cmd.Process.Pid {
+		// The intermediate exits at once; its child is reparented to us.
+		_ = cmd.Wait()
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
+	}
+	pid := m.Pid
+	defer func() {
+		// pid is never 0 here: kill(0) would signal our process group.
+		if err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			_, _ = WaitPid(pid)
+		}
+	}()
+	if len(c.p.CgroupPaths) > 0 {
+		cg, err := c.cgroup()
+		if err != nil {
+			return 0, err
+		}
+		if err := cg.Apply(pid); err != nil {
+			return 0, fmt.Errorf("join cgroup of container %q: %w", c.p.ID, err)
+		}
+	}
+	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
+		ID:          c.p.ID,
+		Spec:        s,
+		PreserveFDs: o.PreserveFDs,
+		Exec:        true,
+	}}); err != nil {
+		return 0, err
+	}
+	if _, err := sync.recv(msgReady); err != nil {
+		if errors.Is(err, errPeerGone) {
+			return 0, fmt.Errorf("exec in container %q: the process exited before it was ready", c.p.ID)
+		}
+		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
+	}
+	return pid, nil
+}
+
+// namespacesToJoin returns the CLONE_NEW* flags of the namespaces in which
+// pid differs from the caller. Joining one's own user namespace is an
+// error, so only differing ones are named.
+func namespacesToJoin(pid int) (uintptr, error) {
+	var flags uintptr
+	for _, ns := range nsTypes {
+		theirs, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/" + ns.file)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a namespace type this kernel lacks
+		}
+		if err != nil {
+			return 0, fmt.Errorf("read %s namespace of init: %w", ns.file, err)
+		}
+		ours, err := os.Readlink("/proc/self/ns/" + ns.file)
+		if err != nil {
+			return 0, fmt.Errorf("read own %s namespace: %w", ns.file, err)
+		}
+		if theirs != ours {
+			flags |= ns.flag
+		}
+	}
+	return flags, nil
+}
+
+// preservedFDs wraps the caller's fds 3 … 3+n-1 for passing on.
+func preservedFDs(n int) []*os.File {
+	files := make([]*os.File, 0, n+3)
+	for i := 0; i < n; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+	}
+	return files
+}
+
+// SetSubreaper makes the caller adopt orphaned descendants, so that it can
+// wait for a process started by Exec.
+func SetSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("become child subreaper: %w", err)
+	}
+	return nil
+}
+
+// WaitPid waits for a child (or adopted descendant) and returns its wait
+// status.
+func WaitPid(pid int) (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("wait for process %d: %w", pid, err)
+		}
+		return ws, nil
+	}
+}
