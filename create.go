@@ -19,6 +19,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "use MS_MOVE and chroot instead of pivot_root (for a rootfs on a ramdisk)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (from 3 up) to the container"},
+	&cli.StringFlag{Name: "console-socket", Usage: "send the pty master to the unix socket at `PATH` (process.terminal)"},
 }
 
 var createCommand = &cli.Command{
@@ -27,55 +28,70 @@ var createCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     createFlags,
 	Action: func(c *cli.Context) error {
-		_, err := createContainer(c)
+		_, _, err := createContainer(c, true)
 		return err
 	},
 }
 
 // createContainer creates the container named on the command line from its
-// bundle and writes the pid file.
-func createContainer(c *cli.Context) (*libcontainer.Container, error) {
+// bundle and writes the pid file. When berth stays in the foreground with a
+// terminal, consoleRecv is where the pty master arrives.
+func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, consoleRecv *os.File, err error) {
 	id, err := requireID(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n := c.Int("preserve-fds"); n < 0 {
-		return nil, fmt.Errorf("--preserve-fds must not be negative, got %d", n)
+		return nil, nil, fmt.Errorf("--preserve-fds must not be negative, got %d", n)
 	}
 	bundle, err := filepath.Abs(c.String("bundle"))
 	if err != nil {
-		return nil, fmt.Errorf("bundle path: %w", err)
+		return nil, nil, fmt.Errorf("bundle path: %w", err)
 	}
 	s, err := spec.Load(bundle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	store, err := openStore(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ctr, err := libcontainer.Create(store, libcontainer.CreateOptions{
-		ID:           id,
-		Bundle:       bundle,
-		Spec:         s,
-		Rootfs:       spec.RootfsPath(s, bundle),
-		NoPivot:      c.Bool("no-pivot"),
-		NoNewKeyring: c.Bool("no-new-keyring"),
-		PreserveFDs:  c.Int("preserve-fds"),
-		Stdin:        os.Stdin,
-		Stdout:       os.Stdout,
-		Stderr:       os.Stderr,
+	consoleSend, consoleRecv, err := consoleFor(c, s.Process.Terminal, detach)
+	if err != nil {
+		return nil, nil, err
+	}
+	if consoleSend != nil {
+		defer consoleSend.Close()
+	}
+	ctr, err = libcontainer.Create(store, libcontainer.CreateOptions{
+		ID:            id,
+		Bundle:        bundle,
+		Spec:          s,
+		Rootfs:        spec.RootfsPath(s, bundle),
+		NoPivot:       c.Bool("no-pivot"),
+		NoNewKeyring:  c.Bool("no-new-keyring"),
+		PreserveFDs:   c.Int("preserve-fds"),
+		Stdin:         os.Stdin,
+		Stdout:        os.Stdout,
+		Stderr:        os.Stderr,
+		ConsoleSocket: consoleSend,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		if consoleRecv != nil {
+			consoleRecv.Close()
+		}
+		return nil, nil, fmt.Errorf("create container %q: %w", id, err)
 	}
 	if path := c.String("pid-file"); path != "" {
 		if err := writePidFile(path, ctr.Pid()); err != nil {
 			_ = libcontainer.Delete(store, id, true)
-			return nil, err
+			if consoleRecv != nil {
+				consoleRecv.Close()
+			}
+			return nil, nil, err
 		}
 	}
-	return ctr, nil
+	return ctr, consoleRecv, nil
 }
 
 // writePidFile writes atomically, so an engine polling for the file never

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
@@ -24,6 +25,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to `FILE`"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
+		&cli.StringFlag{Name: "console-socket", Usage: "send the pty master to the unix socket at `PATH` (with --tty and --detach)"},
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add `VAR=value` to the environment"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as `UID[:GID]`"},
@@ -42,13 +44,17 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		if p.Terminal {
-			return errors.New("exec --tty: berth does not allocate terminals yet")
-		}
 		if n := c.Int("preserve-fds"); n < 0 {
 			return fmt.Errorf("--preserve-fds must not be negative, got %d", n)
 		}
 		detach := c.Bool("detach")
+		consoleSend, consoleRecv, err := consoleFor(c, p.Terminal, detach)
+		if err != nil {
+			return err
+		}
+		if consoleSend != nil {
+			defer consoleSend.Close()
+		}
 		if !detach {
 			if err := libcontainer.SetSubreaper(); err != nil {
 				return err
@@ -59,14 +65,25 @@ var execCommand = &cli.Command{
 			signal.Notify(sigs)
 		}
 		pid, err := ctr.Exec(libcontainer.ExecOptions{
-			Process:     p,
-			PreserveFDs: c.Int("preserve-fds"),
-			Stdin:       os.Stdin,
-			Stdout:      os.Stdout,
-			Stderr:      os.Stderr,
+			Process:       p,
+			PreserveFDs:   c.Int("preserve-fds"),
+			Stdin:         os.Stdin,
+			Stdout:        os.Stdout,
+			Stderr:        os.Stderr,
+			ConsoleSocket: consoleSend,
 		})
 		if err != nil {
+			if consoleRecv != nil {
+				consoleRecv.Close()
+			}
 			return err
+		}
+		var tty *terminalProxy
+		if consoleRecv != nil {
+			if tty, err = startTerminalProxy(consoleRecv); err != nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				return err
+			}
 		}
 		if path := c.String("pid-file"); path != "" {
 			if err := writePidFile(path, pid); err != nil {
@@ -76,15 +93,15 @@ var execCommand = &cli.Command{
 		if detach {
 			return nil
 		}
-		go forwardSignals(sigs, pid)
+		go forwardSignals(sigs, pid, tty)
 		ws, err := libcontainer.WaitPid(pid)
+		if tty != nil {
+			tty.close()
+		}
 		if err != nil {
 			return err
 		}
-		if ws.Signaled() {
-			return exitCode(128 + int(ws.Signal()))
-		}
-		return exitCode(ws.ExitStatus())
+		return exitCode(exitStatus(syscall.WaitStatus(ws)))
 	},
 }
 

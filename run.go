@@ -20,13 +20,14 @@ var runCommand = &cli.Command{
 		&cli.BoolFlag{Name: "keep", Usage: "keep the stopped container instead of deleting it"},
 	}, createFlags...),
 	Action: func(c *cli.Context) error {
+		detach := c.Bool("detach")
 		// Catch signals before the container exists, so none is lost in
 		// between; they are forwarded once it runs.
 		sigs := make(chan os.Signal, 64)
-		if !c.Bool("detach") {
+		if !detach {
 			signal.Notify(sigs)
 		}
-		ctr, err := createContainer(c)
+		ctr, consoleRecv, err := createContainer(c, detach)
 		if err != nil {
 			return err
 		}
@@ -34,16 +35,26 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		var tty *terminalProxy
+		if consoleRecv != nil {
+			if tty, err = startTerminalProxy(consoleRecv); err != nil {
+				_ = libcontainer.Delete(store, ctr.ID(), true)
+				return err
+			}
+		}
 		if err := ctr.Start(); err != nil {
 			_ = libcontainer.Delete(store, ctr.ID(), true)
 			return err
 		}
-		if c.Bool("detach") {
+		if detach {
 			return nil
 		}
-		go forwardSignals(sigs, ctr.Pid())
+		go forwardSignals(sigs, ctr.Pid(), tty)
 		ps, err := ctr.Wait()
 		signal.Stop(sigs)
+		if tty != nil {
+			tty.close()
+		}
 		if err != nil {
 			return err
 		}
@@ -52,27 +63,31 @@ var runCommand = &cli.Command{
 				return err
 			}
 		}
-		return exitCode(exitStatus(ps))
+		return exitCode(exitStatus(ps.Sys().(syscall.WaitStatus)))
 	},
 }
 
-// forwardSignals passes every signal berth receives on to the container's
-// init, except those that concern berth itself.
-func forwardSignals(sigs <-chan os.Signal, pid int) {
+// forwardSignals passes every signal berth receives on to the process pid,
+// except those that concern berth itself; a window size change resizes the
+// container's terminal.
+func forwardSignals(sigs <-chan os.Signal, pid int, tty *terminalProxy) {
 	for s := range sigs {
 		sig := s.(syscall.Signal)
 		switch sig {
-		case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGPIPE:
+		case unix.SIGWINCH:
+			if tty != nil {
+				tty.resize()
+			}
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
 			// SIGURG is the Go runtime's preemption signal.
-			continue
+		default:
+			_ = unix.Kill(pid, sig)
 		}
-		_ = unix.Kill(pid, sig)
 	}
 }
 
 // exitStatus follows the shell's convention: 128+N for death by signal N.
-func exitStatus(ps *os.ProcessState) int {
-	ws := ps.Sys().(syscall.WaitStatus)
+func exitStatus(ws syscall.WaitStatus) int {
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}

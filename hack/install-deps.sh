@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing.
 set -eu
 
-packages="libseccomp-dev busybox-static pkg-config file gcc make git jq"
+packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux"
 
 missing=""
 for p in $packages; do

@@ -34,6 +34,9 @@ type CreateOptions struct {
 	PreserveFDs int
 	// Stdin, Stdout and Stderr become the container process's stdio.
 	Stdin, Stdout, Stderr *os.File
+	// ConsoleSocket receives the pty master when process.terminal is
+	// set (see DialConsoleSocket and ConsolePair).
+	ConsoleSocket *os.File
 }
 
 // cloneFlags maps namespace types created at clone time. The cgroup
@@ -51,6 +54,9 @@ var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
 func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if err := checkCreatable(o.Spec); err != nil {
 		return nil, err
+	}
+	if o.Spec.Process.Terminal != (o.ConsoleSocket != nil) {
+		return nil, errors.New("process.terminal and a console socket go together: give both or neither")
 	}
 	entry, err := store.Create(o.ID)
 	if err != nil {
@@ -156,9 +162,6 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 // checkCreatable rejects configs that berth cannot run yet, before anything
 // is made, so the user gets one clear line.
 func checkCreatable(s *specs.Spec) error {
-	if s.Process.Terminal {
-		return errors.New("process.terminal is true but berth does not allocate terminals yet: set it to false")
-	}
 	if s.Linux == nil {
 		return nil
 	}
@@ -183,13 +186,18 @@ func initCommand(o CreateOptions, syncEnd, fifo *os.File) (*exec.Cmd, error) {
 		flags |= cloneFlags[ns.Type]
 	}
 	extra := append(preservedFDs(o.PreserveFDs), syncEnd, fifo)
+	env := []string{
+		envSyncFD + "=" + strconv.Itoa(3+o.PreserveFDs),
+		envFifoFD + "=" + strconv.Itoa(3+o.PreserveFDs+1),
+	}
+	if o.ConsoleSocket != nil {
+		env = append(env, envConsoleFD+"="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, o.ConsoleSocket)
+	}
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{"berth", "init"},
-		Env: []string{
-			envSyncFD + "=" + strconv.Itoa(3+o.PreserveFDs),
-			envFifoFD + "=" + strconv.Itoa(3+o.PreserveFDs+1),
-		},
+		Path:       "/proc/self/exe",
+		Args:       []string{"berth", "init"},
+		Env:        env,
 		Dir:        o.Bundle,
 		Stdin:      o.Stdin,
 		Stdout:     o.Stdout,

@@ -24,6 +24,8 @@ type ExecOptions struct {
 	PreserveFDs int
 	// Stdin, Stdout and Stderr become the process's stdio.
 	Stdin, Stdout, Stderr *os.File
+	// ConsoleSocket receives the pty master when Process.Terminal is set.
+	ConsoleSocket *os.File
 }
 
 // nsTypes are the namespaces an exec joins when the container's init has
@@ -57,6 +59,9 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if o.Process.Terminal != (o.ConsoleSocket != nil) {
+		return 0, errors.New("process.terminal and a console socket go together: give both or neither")
+	}
 	s.Process = o.Process
 	pidfd, err := c.openInit()
 	if err != nil {
@@ -76,13 +81,18 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	extra := preservedFDs(o.PreserveFDs)
 	syncFD := 3 + len(extra)
 	extra = append(extra, childEnd, os.NewFile(uintptr(pidfd), "init pidfd"))
+	env := []string{
+		envSyncFD + "=" + strconv.Itoa(syncFD),
+		fmt.Sprintf("%s=%d:%x:%d", envNsenter, syncFD+1, flags, syncFD),
+	}
+	if o.ConsoleSocket != nil {
+		env = append(env, envConsoleFD+"="+strconv.Itoa(3+len(extra)))
+		extra = append(extra, o.ConsoleSocket)
+	}
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{"berth", "init"},
-		Env: []string{
-			envSyncFD + "=" + strconv.Itoa(syncFD),
-			fmt.Sprintf("%s=%d:%x:%d", envNsenter, syncFD+1, flags, syncFD),
-		},
+		Path:        "/proc/self/exe",
+		Args:        []string{"berth", "init"},
+		Env:         env,
 		Stdin:       o.Stdin,
 		Stdout:      o.Stdout,
 		Stderr:      o.Stderr,

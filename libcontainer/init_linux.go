@@ -68,50 +68,93 @@ func initContainer(sync *syncPipe) error {
 	}
 	b := m.Bootstrap
 	var fifo *os.File
-	if !b.Exec {
+	var pty *rootfs.Pty
+	if b.Exec {
+		pty, err = setupExec(b.Spec.Process)
+	} else {
 		if fifo, err = fdFromEnv(envFifoFD, "exec fifo"); err != nil {
 			return err
 		}
-		if err := setupContainer(b); err != nil {
-			return err
-		}
+		pty, err = setupContainer(b)
 	}
-	return startProcess(sync, b, fifo)
+	if err != nil {
+		return err
+	}
+	return startProcess(sync, b, fifo, pty)
+}
+
+// setupExec prepares a process that joined a running container: a session
+// of its own (nsenter may have forked it out of the one it started in) and
+// a terminal from the container's devpts if it asked for one.
+func setupExec(p *specs.Process) (*rootfs.Pty, error) {
+	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("setsid: %w", err)
+	}
+	if !p.Terminal {
+		return nil, nil
+	}
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	master, slave, err := rootfs.OpenPty(root)
+	if err != nil {
+		return nil, err
+	}
+	return &rootfs.Pty{Master: master, Slave: slave}, nil
 }
 
 // setupContainer builds the container around init: the namespaces that
 // cannot be made at clone time, the root filesystem and the system
 // identity.
-func setupContainer(b *bootstrap) error {
+func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
 	s := b.Spec
 	if b.CgroupNS {
 		// The parent placed us in our cgroup before sending the
 		// bootstrap, so the namespace is rooted there.
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
+			return nil, fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
 	if !b.NoNewKeyring {
 		if _, err := unix.KeyctlJoinSessionKeyring(b.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
-			return fmt.Errorf("join a new session keyring: %w", err)
+			return nil, fmt.Errorf("join a new session keyring: %w", err)
 		}
 	}
 	if hasNamespace(s, specs.NetworkNamespace) {
 		if err := loopbackUp(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := rootfs.Setup(s, b.Rootfs, b.NoPivot); err != nil {
-		return err
+	pty, err := rootfs.Setup(rootfs.Config{Spec: s, Rootfs: b.Rootfs, NoPivot: b.NoPivot})
+	if err != nil {
+		return nil, err
 	}
-	return setSystemIdentity(s)
+	if err := setSystemIdentity(s); err != nil {
+		if pty != nil {
+			pty.Master.Close()
+			pty.Slave.Close()
+		}
+		return nil, err
+	}
+	return pty, nil
 }
 
 // startProcess gives the calling process the attributes of the spec's
 // process and execs it: for a container's init once `start` opens the
 // fifo, for an exec at once.
-func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File) error {
+func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) error {
 	p := b.Spec.Process
+	if pty != nil {
+		sock, err := fdFromEnv(envConsoleFD, "console socket")
+		if err != nil {
+			return err
+		}
+		if err := attachPty(pty, sock, p); err != nil {
+			return err
+		}
+	}
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
 	}

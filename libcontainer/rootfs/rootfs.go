@@ -20,24 +20,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Setup builds the root filesystem at rootfs from the spec and makes it the
-// calling process's root. It must run in a fresh mount namespace, with the
-// current directory at the bundle (relative bind sources resolve there).
-func Setup(s *specs.Spec, rootfs string, noPivot bool) error {
+// Config says how to build a container's root filesystem.
+type Config struct {
+	Spec *specs.Spec
+	// Rootfs is the root filesystem's absolute path on the host.
+	Rootfs string
+	// NoPivot uses MS_MOVE and chroot instead of pivot_root.
+	NoPivot bool
+}
+
+// Pty is a pseudo-terminal allocated in the container's devpts.
+type Pty struct{ Master, Slave *os.File }
+
+// Setup builds the root filesystem from the config and makes it the calling
+// process's root. It must run in a fresh mount namespace, with the current
+// directory at the bundle (relative bind sources resolve there). When the
+// process wants a terminal, it returns one, already bound to /dev/console.
+func Setup(c Config) (pty *Pty, err error) {
+	s := c.Spec
 	propagation := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
 		p, ok := PropagationFlags[s.Linux.RootfsPropagation]
 		if !ok {
-			return fmt.Errorf("unknown rootfsPropagation %q", s.Linux.RootfsPropagation)
+			return nil, fmt.Errorf("unknown rootfsPropagation %q", s.Linux.RootfsPropagation)
 		}
 		propagation = p
 	}
-	if err := prepareRoot(rootfs, propagation); err != nil {
-		return err
+	if err := prepareRoot(c.Rootfs, propagation); err != nil {
+		return nil, err
 	}
-	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := os.OpenFile(c.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open rootfs: %w", err)
+		return nil, fmt.Errorf("open rootfs: %w", err)
 	}
 	defer root.Close()
 
@@ -49,49 +63,76 @@ func Setup(s *specs.Spec, rootfs string, noPivot bool) error {
 	}
 	for i := range s.Mounts {
 		if err := mountEntry(root, &s.Mounts[i], cgroupNS); err != nil {
-			return fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
+			return nil, fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
 		}
 	}
 	if needsDev(s.Mounts) {
 		if err := setupDev(root); err != nil {
-			return fmt.Errorf("set up /dev: %w", err)
+			return nil, fmt.Errorf("set up /dev: %w", err)
 		}
 	}
+	if s.Process != nil && s.Process.Terminal {
+		if pty, err = consolePty(root); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				pty.Master.Close()
+				pty.Slave.Close()
+				pty = nil
+			}
+		}()
+	}
 
-	if noPivot {
-		err = moveRoot(rootfs)
+	if c.NoPivot {
+		err = moveRoot(c.Rootfs)
 	} else {
-		err = pivotRoot(rootfs)
+		err = pivotRoot(c.Rootfs)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Propagation of the new "/" is set only now: applied before the switch
 	// it would act on the host's mount of the rootfs.
 	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
 		if err := unix.Mount("", "/", "", propagation, ""); err != nil {
-			return fmt.Errorf("set rootfsPropagation %s on /: %w", s.Linux.RootfsPropagation, err)
+			return nil, fmt.Errorf("set rootfsPropagation %s on /: %w", s.Linux.RootfsPropagation, err)
 		}
 	}
 
 	if s.Linux != nil {
 		for _, p := range s.Linux.MaskedPaths {
 			if err := maskPath(p); err != nil {
-				return fmt.Errorf("mask %s: %w", p, err)
+				return nil, fmt.Errorf("mask %s: %w", p, err)
 			}
 		}
 		for _, p := range s.Linux.ReadonlyPaths {
 			if err := readonlyPath(p); err != nil {
-				return fmt.Errorf("make %s read-only: %w", p, err)
+				return nil, fmt.Errorf("make %s read-only: %w", p, err)
 			}
 		}
 	}
 	if s.Root != nil && s.Root.Readonly {
 		if err := remountReadonly("/"); err != nil {
-			return fmt.Errorf("make the root filesystem read-only: %w", err)
+			return nil, fmt.Errorf("make the root filesystem read-only: %w", err)
 		}
 	}
-	return nil
+	return pty, nil
+}
+
+// consolePty allocates the container's terminal and binds it to
+// /dev/console, while the host's /proc still names the slave's fd.
+func consolePty(root *os.File) (*Pty, error) {
+	master, slave, err := OpenPty(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := bindConsole(root, slave); err != nil {
+		master.Close()
+		slave.Close()
+		return nil, err
+	}
+	return &Pty{Master: master, Slave: slave}, nil
 }
 
 // prepareRoot stops mount events leaking between host and container, and
