@@ -20,6 +20,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (from 3 up) to the container"},
 	&cli.StringFlag{Name: "console-socket", Usage: "send the pty master to the unix socket at `PATH` (process.terminal)"},
+	&cli.StringFlag{Name: "pidfd-socket", Usage: "send a pidfd of the container's init to the unix socket at `PATH`"},
 }
 
 var createCommand = &cli.Command{
@@ -82,16 +83,27 @@ func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, 
 		}
 		return nil, nil, fmt.Errorf("create container %q: %w", id, err)
 	}
-	if path := c.String("pid-file"); path != "" {
-		if err := writePidFile(path, ctr.Pid()); err != nil {
-			_ = libcontainer.Delete(store, id, true)
-			if consoleRecv != nil {
-				consoleRecv.Close()
-			}
-			return nil, nil, err
+	if err := reportPid(c, ctr.Pid()); err != nil {
+		_ = libcontainer.Delete(store, id, true)
+		if consoleRecv != nil {
+			consoleRecv.Close()
 		}
+		return nil, nil, err
 	}
 	return ctr, consoleRecv, nil
+}
+
+// reportPid writes --pid-file and sends a pidfd to --pidfd-socket.
+func reportPid(c *cli.Context, pid int) error {
+	if path := c.String("pid-file"); path != "" {
+		if err := writePidFile(path, pid); err != nil {
+			return err
+		}
+	}
+	if path := c.String("pidfd-socket"); path != "" {
+		return libcontainer.SendPidfd(path, pid)
+	}
+	return nil
 }
 
 // writePidFile writes atomically, so an engine polling for the file never

@@ -24,6 +24,7 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "read the process from `FILE` (process.json), ignoring the flags that set it"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to `FILE`"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "send a pidfd of the process to the unix socket at `PATH`"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
 		&cli.StringFlag{Name: "console-socket", Usage: "send the pty master to the unix socket at `PATH` (with --tty and --detach)"},
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
@@ -85,10 +86,9 @@ var execCommand = &cli.Command{
 				return err
 			}
 		}
-		if path := c.String("pid-file"); path != "" {
-			if err := writePidFile(path, pid); err != nil {
-				return err
-			}
+		if err := reportPid(c, pid); err != nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return err
 		}
 		if detach {
 			return nil

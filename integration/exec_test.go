@@ -1,11 +1,16 @@
 package integration
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // runningContainer starts a detached container that sleeps, deleted after
@@ -104,10 +109,12 @@ func TestExecDetachAndPidFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pid file %q: %v", data, err)
 	}
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !strings.HasPrefix(string(cmdline), "sleep\x00999") {
-		t.Errorf("pid file names %d, whose command line is %q (%v)", pid, cmdline, err)
-	}
+	// berth returns once the process is about to exec; it may still be
+	// in execve.
+	waitFor(t, "the exec'd process to be sleep 999", func() bool {
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		return err == nil && strings.HasPrefix(string(cmdline), "sleep\x00999")
+	})
 }
 
 func TestExecBadInput(t *testing.T) {
@@ -122,4 +129,75 @@ func TestExecBadInput(t *testing.T) {
 	b.MustRun("run", "--keep", "--bundle", stopped.Dir, "exstopped")
 	b.MustFail([]string{`"exstopped"`, "stopped"}, "exec", "exstopped", "true")
 	b.MustRun("delete", "exstopped")
+}
+
+// pidfdReceiver listens on a unix socket and returns the pid behind the
+// first pidfd it receives, read from the fd's fdinfo.
+func pidfdReceiver(t *testing.T) (socket string, pid func() int) {
+	t.Helper()
+	socket = filepath.Join(t.TempDir(), "pidfd.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socket, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan int, 1)
+	go func() {
+		defer close(got)
+		conn, err := ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		oob := make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := conn.ReadMsgUnix(make([]byte, 64), oob)
+		if err != nil {
+			return
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if len(msgs) != 1 {
+			return
+		}
+		fds, _ := unix.ParseUnixRights(&msgs[0])
+		if len(fds) != 1 {
+			return
+		}
+		defer unix.Close(fds[0])
+		info, _ := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fds[0]))
+		for _, line := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(line, "Pid:"); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				got <- n
+			}
+		}
+	}()
+	return socket, func() int {
+		select {
+		case n := <-got:
+			return n
+		case <-time.After(10 * time.Second):
+			t.Fatal("no pidfd arrived")
+			return 0
+		}
+	}
+}
+
+func TestPidfdSocket(t *testing.T) {
+	b := newBerth(t)
+	socket, pid := pidfdReceiver(t)
+	bun := newBundle(t, "sleep", "1000")
+	b.MustRun("run", "-d", "--pidfd-socket", socket, "--bundle", bun.Dir, "pfd")
+	t.Cleanup(func() { b.Run("delete", "--force", "pfd") })
+	if got, want := pid(), b.State("pfd").Pid; got != want {
+		t.Errorf("pidfd from run names pid %d, want init %d", got, want)
+	}
+
+	socket, pid = pidfdReceiver(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	b.MustRun("exec", "-d", "--pid-file", pidFile, "--pidfd-socket", socket, "pfd", "sleep", "999")
+	data, _ := os.ReadFile(pidFile)
+	if got := pid(); strconv.Itoa(got) != string(data) {
+		t.Errorf("pidfd from exec names pid %d, pid file says %s", got, data)
+	}
+	b.MustFail([]string{"pidfd socket"}, "exec", "-d", "--pidfd-socket", filepath.Join(t.TempDir(), "none.sock"), "pfd", "true")
 }

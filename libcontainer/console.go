@@ -21,16 +21,20 @@ const ptyName = "/dev/ptmx"
 // DialConsoleSocket connects to the unix socket at path, which will receive
 // the container's pty master (the runtime spec's console socket).
 func DialConsoleSocket(path string) (*os.File, error) {
-	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	f, err := dialUnix(path)
 	if err != nil {
-		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
-	}
-	defer conn.Close()
-	f, err := conn.File()
-	if err != nil {
-		return nil, fmt.Errorf("console socket %s: %w", path, err)
+		return nil, fmt.Errorf("console socket: %w", err)
 	}
 	return f, nil
+}
+
+func dialUnix(path string) (*os.File, error) {
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", path, err)
+	}
+	defer conn.Close()
+	return conn.File()
 }
 
 // ConsolePair returns a connected socket pair for a caller that receives the
@@ -92,6 +96,26 @@ func attachPty(pty *rootfs.Pty, sock *os.File, p *specs.Process) error {
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("make the terminal the controlling terminal: %w", err)
+	}
+	return nil
+}
+
+// SendPidfd sends a pidfd of process pid to the unix socket at path (the
+// --pidfd-socket protocol of runc), so a supervisor can wait for and signal
+// the process without pid reuse races.
+func SendPidfd(path string, pid int) error {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("open pidfd of %d: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	sock, err := dialUnix(path)
+	if err != nil {
+		return fmt.Errorf("pidfd socket: %w", err)
+	}
+	defer sock.Close()
+	if err := unix.Sendmsg(int(sock.Fd()), []byte("pidfd"), unix.UnixRights(pidfd), nil, 0); err != nil {
+		return fmt.Errorf("send pidfd to %s: %w", path, err)
 	}
 	return nil
 }
