@@ -185,36 +185,19 @@ func initCommand(o CreateOptions, syncEnd, fifo *os.File) (*exec.Cmd, error) {
 	for _, ns := range o.Spec.Linux.Namespaces {
 		flags |= cloneFlags[ns.Type]
 	}
-	extra := append(preservedFDs(o.PreserveFDs), syncEnd, fifo)
-	env := []string{
-		envSyncFD + "=" + strconv.Itoa(3+o.PreserveFDs),
-		envFifoFD + "=" + strconv.Itoa(3+o.PreserveFDs+1),
-	}
+	sp := newSpawn(o.PreserveFDs)
+	sp.pass(envSyncFD, syncEnd)
+	sp.pass(envFifoFD, fifo)
 	if o.ConsoleSocket != nil {
-		env = append(env, envConsoleFD+"="+strconv.Itoa(3+len(extra)))
-		extra = append(extra, o.ConsoleSocket)
+		sp.pass(envConsoleFD, o.ConsoleSocket)
 	}
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"berth", "init"},
-		Env:        env,
-		Dir:        o.Bundle,
-		Stdin:      o.Stdin,
-		Stdout:     o.Stdout,
-		Stderr:     o.Stderr,
-		ExtraFiles: extra,
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: flags,
-			Setsid:     true,
-			// If create dies during set-up, so does init; init clears
-			// this once it is ready.
-			Pdeathsig: unix.SIGKILL,
-		},
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start container init: %w", err)
-	}
-	return cmd, nil
+	return sp.start(o.Bundle, o.Stdin, o.Stdout, o.Stderr, &syscall.SysProcAttr{
+		Cloneflags: flags,
+		Setsid:     true,
+		// If create dies during set-up, so does init; init clears this
+		// once it is ready.
+		Pdeathsig: unix.SIGKILL,
+	})
 }
 
 func socketPair() (parent, child *os.File, err error) {

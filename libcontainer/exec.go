@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"syscall"
 
@@ -78,31 +77,17 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		return 0, err
 	}
 	defer parentEnd.Close()
-	extra := preservedFDs(o.PreserveFDs)
-	syncFD := 3 + len(extra)
-	extra = append(extra, childEnd, os.NewFile(uintptr(pidfd), "init pidfd"))
-	env := []string{
-		envSyncFD + "=" + strconv.Itoa(syncFD),
-		fmt.Sprintf("%s=%d:%x:%d", envNsenter, syncFD+1, flags, syncFD),
-	}
+	sp := newSpawn(o.PreserveFDs)
+	syncFD := sp.pass(envSyncFD, childEnd)
+	pidfdFD := sp.pass("", os.NewFile(uintptr(pidfd), "init pidfd"))
+	sp.env = append(sp.env, fmt.Sprintf("%s=%d:%x:%d", envNsenter, pidfdFD, flags, syncFD))
 	if o.ConsoleSocket != nil {
-		env = append(env, envConsoleFD+"="+strconv.Itoa(3+len(extra)))
-		extra = append(extra, o.ConsoleSocket)
+		sp.pass(envConsoleFD, o.ConsoleSocket)
 	}
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{"berth", "init"},
-		Env:         env,
-		Stdin:       o.Stdin,
-		Stdout:      o.Stdout,
-		Stderr:      o.Stderr,
-		ExtraFiles:  extra,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: unix.SIGKILL},
-	}
-	err = cmd.Start()
+	cmd, err := sp.start("", o.Stdin, o.Stdout, o.Stderr, &syscall.SysProcAttr{Setsid: true, Pdeathsig: unix.SIGKILL})
 	childEnd.Close()
 	if err != nil {
-		return 0, fmt.Errorf("start exec process: %w", err)
+		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 	}
 	sync := newSyncPipe(parentEnd)
 	// The process that joined the namespaces reports the pid that goes
@@ -173,15 +158,6 @@ func namespacesToJoin(pid int) (uintptr, error) {
 		}
 	}
 	return flags, nil
-}
-
-// preservedFDs wraps the caller's fds 3 … 3+n-1 for passing on.
-func preservedFDs(n int) []*os.File {
-	files := make([]*os.File, 0, n+3)
-	for i := 0; i < n; i++ {
-		files = append(files, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
-	}
-	return files
 }
 
 // SetSubreaper makes the caller adopt orphaned descendants, so that it can

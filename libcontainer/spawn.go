@@ -1,0 +1,92 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// sealedSelf returns the path through which berth re-executes itself as a
+// container's init or exec process.
+//
+// A process in the container can reach that process's executable through
+// /proc/<pid>/exe; were it the host's berth binary, opening it for writing
+// would let the container replace the runtime (CVE-2019-5736). Instead of
+// copying the binary for every container (several MB each time), berth
+// executes it through a private, detached, read-only bind mount of the
+// binary file: /proc/<pid>/exe then names a file on a read-only mount that
+// is in no mount namespace the container can reach, so writes fail with
+// EROFS and the mount cannot be made writable again from inside.
+//
+// The mount lives as long as the returned fd, which the child inherits
+// only until it execs (it is close-on-exec, and the kernel has opened the
+// binary by then).
+var sealedSelf = sync.OnceValues(func() (string, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return "", fmt.Errorf("clone a mount of berth's own binary (needs Linux 5.2): %w", err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return "", fmt.Errorf("make berth's own binary read-only (needs Linux 5.12): %w", err)
+	}
+	// Kept for the life of this process: re-executions need it.
+	f := os.NewFile(uintptr(fd), "sealed berth binary")
+	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), nil
+})
+
+// spawn collects what a `berth init` process inherits: the caller's
+// preserved fds first (they keep their numbers), then berth's own, each
+// announced to init by an environment variable naming its number.
+type spawn struct {
+	files []*os.File
+	env   []string
+}
+
+func newSpawn(preserveFDs int) *spawn {
+	s := &spawn{}
+	for i := 0; i < preserveFDs; i++ {
+		s.files = append(s.files, os.NewFile(uintptr(3+i), "preserved fd "+strconv.Itoa(3+i)))
+	}
+	return s
+}
+
+// pass hands f to init as the fd named by the variable env (none when env
+// is empty), and returns its number there.
+func (s *spawn) pass(env string, f *os.File) int {
+	fd := 3 + len(s.files)
+	s.files = append(s.files, f)
+	if env != "" {
+		s.env = append(s.env, env+"="+strconv.Itoa(fd))
+	}
+	return fd
+}
+
+// start runs `berth init` from the sealed binary with the collected fds.
+func (s *spawn) start(dir string, stdin, stdout, stderr *os.File, attr *syscall.SysProcAttr) (*exec.Cmd, error) {
+	self, err := sealedSelf()
+	if err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:        self,
+		Args:        []string{"berth", "init"},
+		Env:         s.env,
+		Dir:         dir,
+		Stdin:       stdin,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		ExtraFiles:  s.files,
+		SysProcAttr: attr,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start berth init: %w", err)
+	}
+	return cmd, nil
+}
