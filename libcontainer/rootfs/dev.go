@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,26 +43,25 @@ func needsDev(mounts []specs.Mount) bool {
 	return true
 }
 
-// setupDev creates the default device nodes and links in the container's
-// /dev. Every node is made with mknodat relative to a handle on /dev that
-// was resolved inside the root, and anything already at a node's name is
-// removed first without following it, so an image cannot aim a node (or
-// its ownership) at a host file.
-func setupDev(root *os.File) error {
+// setupDev creates the default device nodes, the config's devices and the
+// standard links in the container. Every node is made with mknodat
+// relative to a directory handle resolved inside the root, and anything
+// already at a node's name is removed first without following it, so an
+// image cannot aim a node (or its ownership) at a host file.
+func setupDev(root *os.File, devices []specs.LinuxDevice) error {
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	for _, d := range append(defaultDevices, devices...) {
+		if err := createDevice(root, d); err != nil {
+			return err
+		}
+	}
 	dev, err := pathrs.MkdirAllHandle(root, "/dev", 0o755)
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}
 	defer dev.Close()
 	dirfd := int(dev.Fd())
-	old := unix.Umask(0)
-	defer unix.Umask(old)
-	for _, d := range defaultDevices {
-		mode := uint32(0o666)
-		if err := mknod(dirfd, d.Path[len("/dev/"):], unix.S_IFCHR|mode, d.Major, d.Minor); err != nil {
-			return err
-		}
-	}
 	for _, l := range devLinks {
 		if err := replace(dirfd, l.name); err != nil {
 			return err
@@ -81,12 +81,54 @@ func setupDev(root *os.File) error {
 	return nil
 }
 
+// deviceTypes maps the spec's device types to file types.
+var deviceTypes = map[string]uint32{
+	"c": unix.S_IFCHR,
+	"u": unix.S_IFCHR, // unbuffered: a character device to the kernel
+	"b": unix.S_IFBLK,
+	"p": unix.S_IFIFO,
+}
+
+// createDevice makes one device node inside root, with its mode and owner.
+func createDevice(root *os.File, d specs.LinuxDevice) error {
+	typ, ok := deviceTypes[d.Type]
+	if !ok {
+		return fmt.Errorf("device %s: unknown type %q (want c, u, b or p)", d.Path, d.Type)
+	}
+	perm := uint32(0o666)
+	if d.FileMode != nil {
+		perm = uint32(d.FileMode.Perm())
+	}
+	dir, err := pathrs.MkdirAllHandle(root, filepath.Dir(d.Path), 0o755)
+	if err != nil {
+		return fmt.Errorf("device %s: %w", d.Path, err)
+	}
+	defer dir.Close()
+	dirfd, name := int(dir.Fd()), filepath.Base(d.Path)
+	if err := mknod(dirfd, name, typ|perm, d.Major, d.Minor); err != nil {
+		return fmt.Errorf("device %s: %w", d.Path, err)
+	}
+	if d.UID != nil || d.GID != nil {
+		uid, gid := -1, -1
+		if d.UID != nil {
+			uid = int(*d.UID)
+		}
+		if d.GID != nil {
+			gid = int(*d.GID)
+		}
+		if err := unix.Fchownat(dirfd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("device %s: chown: %w", d.Path, err)
+		}
+	}
+	return nil
+}
+
 func mknod(dirfd int, name string, mode uint32, major, minor int64) error {
 	if err := replace(dirfd, name); err != nil {
 		return err
 	}
 	if err := unix.Mknodat(dirfd, name, mode, int(unix.Mkdev(uint32(major), uint32(minor)))); err != nil {
-		return fmt.Errorf("mknod /dev/%s: %w", name, err)
+		return fmt.Errorf("mknod: %w", err)
 	}
 	return nil
 }
@@ -98,7 +140,7 @@ func replace(dirfd int, name string) error {
 		err = unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("remove /dev/%s: %w", name, err)
+		return fmt.Errorf("remove existing %s: %w", name, err)
 	}
 	return nil
 }

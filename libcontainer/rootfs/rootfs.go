@@ -67,7 +67,11 @@ func Setup(c Config) (pty *Pty, err error) {
 		}
 	}
 	if needsDev(s.Mounts) {
-		if err := setupDev(root); err != nil {
+		var devices []specs.LinuxDevice
+		if s.Linux != nil {
+			devices = s.Linux.Devices
+		}
+		if err := setupDev(root, devices); err != nil {
 			return nil, fmt.Errorf("set up /dev: %w", err)
 		}
 	}
