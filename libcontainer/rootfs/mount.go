@@ -15,12 +15,22 @@ func mountEntry(root *os.File, m *specs.Mount, cgroupNS bool) error {
 	if m.Type == "bind" {
 		opts.flags |= unix.MS_BIND
 	}
-	if opts.isBind() {
-		return bindMount(root, m, opts)
+	var err error
+	switch {
+	case opts.isBind():
+		err = bindMount(root, m, opts)
+	case m.Type == "cgroup" || m.Type == "cgroup2":
+		err = mountCgroup(root, m, opts, cgroupNS)
+	default:
+		err = mountOther(root, m, opts)
 	}
-	if m.Type == "cgroup" || m.Type == "cgroup2" {
-		return mountCgroup(root, m, opts, cgroupNS)
+	if err != nil {
+		return err
 	}
+	return setRecursive(root, m.Destination, opts)
+}
+
+func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 	target, err := mkdirInRoot(root, m.Destination)
 	if err != nil {
 		return err
@@ -30,6 +40,24 @@ func mountEntry(root *os.File, m *specs.Mount, cgroupNS bool) error {
 		return err
 	}
 	return setPropagation(root, m.Destination, opts)
+}
+
+// setRecursive applies the "r" options (rro, rnosuid…) to the mount at
+// dest and every mount below it.
+func setRecursive(root *os.File, dest string, opts mountOptions) error {
+	if opts.recursive.Attr_set == 0 && opts.recursive.Attr_clr == 0 {
+		return nil
+	}
+	top, err := pathrs.OpenatInRoot(root, dest)
+	if err != nil {
+		return fmt.Errorf("reopen mount point: %w", err)
+	}
+	defer top.Close()
+	attr := opts.recursive
+	if err := unix.MountSetattr(int(top.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("set recursive mount attributes: %w", err)
+	}
+	return nil
 }
 
 // mountFresh mounts a filesystem that is not a bind mount. Read-only is

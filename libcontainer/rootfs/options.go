@@ -1,6 +1,8 @@
 package rootfs
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -11,6 +13,9 @@ type mountOptions struct {
 	flags       uintptr   // mount(2) flags for the mount itself
 	propagation []uintptr // applied one by one after the mount
 	data        []string  // passed to the filesystem (size=, mode=, …)
+	// recursive holds the "r"-prefixed options, applied to the mount and
+	// every mount below it with mount_setattr(2).
+	recursive unix.MountAttr
 }
 
 // flagOptions are mount(8)'s options that map to mount(2) flags. A false
@@ -65,9 +70,49 @@ var PropagationFlags = map[string]uintptr{
 	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
 }
 
+// MountOptions returns the names of every mount option berth acts on
+// itself, sorted; any other option goes to the filesystem as data.
+func MountOptions() []string {
+	names := slices.Collect(maps.Keys(flagOptions))
+	names = slices.AppendSeq(names, maps.Keys(PropagationFlags))
+	names = slices.AppendSeq(names, maps.Keys(recursiveOptions))
+	slices.Sort(names)
+	return names
+}
+
+// recursiveOptions are the options mount_setattr(2) applies to a whole
+// mount tree, as runc names them. A false value clears the attribute.
+var recursiveOptions = map[string]struct {
+	clear bool
+	attr  uint64
+}{
+	"rro":            {false, unix.MOUNT_ATTR_RDONLY},
+	"rrw":            {true, unix.MOUNT_ATTR_RDONLY},
+	"rnosuid":        {false, unix.MOUNT_ATTR_NOSUID},
+	"rsuid":          {true, unix.MOUNT_ATTR_NOSUID},
+	"rnodev":         {false, unix.MOUNT_ATTR_NODEV},
+	"rdev":           {true, unix.MOUNT_ATTR_NODEV},
+	"rnoexec":        {false, unix.MOUNT_ATTR_NOEXEC},
+	"rexec":          {true, unix.MOUNT_ATTR_NOEXEC},
+	"rnodiratime":    {false, unix.MOUNT_ATTR_NODIRATIME},
+	"rdiratime":      {true, unix.MOUNT_ATTR_NODIRATIME},
+	"rnosymfollow":   {false, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rsymfollow":     {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rrelatime":      {false, unix.MOUNT_ATTR_RELATIME},
+	"rnoatime":       {false, unix.MOUNT_ATTR_NOATIME},
+	"rstrictatime":   {false, unix.MOUNT_ATTR_STRICTATIME},
+	"rnorelatime":    {true, unix.MOUNT_ATTR_RELATIME},
+	"ratime":         {true, unix.MOUNT_ATTR_NOATIME},
+	"rnostrictatime": {true, unix.MOUNT_ATTR_STRICTATIME},
+}
+
 func parseMountOptions(options []string) mountOptions {
 	var o mountOptions
 	for _, opt := range options {
+		if r, ok := recursiveOptions[opt]; ok {
+			o.addRecursive(r.attr, r.clear)
+			continue
+		}
 		if f, ok := flagOptions[opt]; ok {
 			if f.clear {
 				o.flags &^= f.flag
@@ -83,6 +128,28 @@ func parseMountOptions(options []string) mountOptions {
 		o.data = append(o.data, opt)
 	}
 	return o
+}
+
+// addRecursive records one recursive attribute. The atime modes are one
+// field in the kernel: setting any of them replaces the whole field.
+func (o *mountOptions) addRecursive(attr uint64, clear bool) {
+	if attr&unix.MOUNT_ATTR__ATIME == attr {
+		o.recursive.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		if clear {
+			// "ratime", "rnorelatime", "rnostrictatime": back to relatime,
+			// the kernel's default.
+			attr = unix.MOUNT_ATTR_RELATIME
+		}
+		o.recursive.Attr_set = o.recursive.Attr_set&^unix.MOUNT_ATTR__ATIME | attr
+		return
+	}
+	if clear {
+		o.recursive.Attr_set &^= attr
+		o.recursive.Attr_clr |= attr
+	} else {
+		o.recursive.Attr_clr &^= attr
+		o.recursive.Attr_set |= attr
+	}
 }
 
 func (o mountOptions) dataString() string { return strings.Join(o.data, ",") }
