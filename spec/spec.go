@@ -117,7 +117,7 @@ func validate(s *specs.Spec, bundle string) error {
 	if s.Linux == nil {
 		return errors.New("linux is missing: berth only runs Linux containers")
 	}
-	return checkNamespaces(s.Linux.Namespaces)
+	return checkLinux(s)
 }
 
 // checkVersion accepts any 1.x.y version, with a pre-release or build suffix,
@@ -179,6 +179,9 @@ var namespaceTypes = []specs.LinuxNamespaceType{
 func checkNamespaces(namespaces []specs.LinuxNamespace) error {
 	firstIndex := make(map[specs.LinuxNamespaceType]int)
 	for i, ns := range namespaces {
+		if ns.Path != "" && !filepath.IsAbs(ns.Path) {
+			return fmt.Errorf("linux.namespaces[%d].path %q must be an absolute path", i, ns.Path)
+		}
 		if !slices.Contains(namespaceTypes, ns.Type) {
 			return fmt.Errorf("linux.namespaces[%d].type %q is not a known namespace type (known: %v)",
 				i, ns.Type, namespaceTypes)

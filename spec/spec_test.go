@@ -313,7 +313,71 @@ func TestValidate(t *testing.T) {
 				s.Linux.Namespaces = append(s.Linux.Namespaces,
 					specs.LinuxNamespace{Type: specs.UserNamespace},
 					specs.LinuxNamespace{Type: specs.TimeNamespace})
+				s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
+				s.Linux.GIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
 			},
+		},
+		{
+			name: "user namespace without mappings",
+			modify: func(s *specs.Spec, _ string) {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			},
+			want: "config.json: linux.namespaces has a new user namespace but linux.uidMappings or linux.gidMappings is empty",
+		},
+		{
+			name: "mappings without a user namespace",
+			modify: func(s *specs.Spec, _ string) {
+				s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
+			},
+			want: "config.json: linux.uidMappings/gidMappings are set but linux.namespaces has no user namespace",
+		},
+		{
+			name:   "relative namespace path",
+			modify: func(s *specs.Spec, _ string) { s.Linux.Namespaces[1].Path = "proc/1/ns/net" },
+			want:   `config.json: linux.namespaces[1].path "proc/1/ns/net" must be an absolute path`,
+		},
+		{
+			name: "time offsets without a time namespace",
+			modify: func(s *specs.Spec, _ string) {
+				s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1}}
+			},
+			want: "config.json: linux.timeOffsets is set but linux.namespaces has no new time namespace",
+		},
+		{
+			name: "hostname without a uts namespace",
+			modify: func(s *specs.Spec, _ string) {
+				s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.UTSNamespace })
+			},
+			want: "config.json: hostname is set but linux.namespaces has no uts namespace",
+		},
+		{
+			name:   "device with a relative path",
+			modify: func(s *specs.Spec, _ string) { s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/x", Type: "c"}} },
+			want:   `config.json: linux.devices[0].path "dev/x" must be an absolute path`,
+		},
+		{
+			name:   "device of an unknown type",
+			modify: func(s *specs.Spec, _ string) { s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "z"}} },
+			want:   `config.json: linux.devices[0] (/dev/x): type "z" is not one of c, u, b, p`,
+		},
+		{
+			name: "namespaced sysctls",
+			modify: func(s *specs.Spec, _ string) {
+				s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "fs.mqueue.msg_max": "5"}
+			},
+		},
+		{
+			name:   "host-wide sysctl",
+			modify: func(s *specs.Spec, _ string) { s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"} },
+			want:   `config.json: linux.sysctl "vm.swappiness" is not isolated by any namespace`,
+		},
+		{
+			name: "net sysctl without a network namespace",
+			modify: func(s *specs.Spec, _ string) {
+				s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.NetworkNamespace })
+				s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			},
+			want: `config.json: linux.sysctl "net.ipv4.ip_forward" needs a network namespace`,
 		},
 	}
 	for _, tt := range tests {
