@@ -57,6 +57,7 @@ func main() {
 			createCommand,
 			deleteCommand,
 			execCommand,
+			featuresCommand,
 			killCommand,
 			listCommand,
 			runCommand,

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/state"
 )
 
@@ -57,6 +58,13 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	}
 	if o.Spec.Process.Terminal != (o.ConsoleSocket != nil) {
 		return nil, errors.New("process.terminal and a console socket go together: give both or neither")
+	}
+	agent, err := dialSeccompAgent(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	if agent != nil {
+		defer agent.Close()
 	}
 	entry, err := store.Create(o.ID)
 	if err != nil {
@@ -108,7 +116,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	defer parentEnd.Close()
-	cmd, err = initCommand(o, childEnd, fifo)
+	cmd, err = initCommand(o, childEnd, fifo, agent)
 	childEnd.Close()
 	if err != nil {
 		return nil, err
@@ -126,6 +134,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		PreserveFDs:  o.PreserveFDs,
 		CgroupNS:     hasNamespace(o.Spec, specs.CgroupNamespace),
+		SeccompState: o.seccompAgentState(pid),
 	}}); err != nil {
 		return nil, err
 	}
@@ -165,6 +174,9 @@ func checkCreatable(s *specs.Spec) error {
 	if s.Linux == nil {
 		return nil
 	}
+	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
+		return err
+	}
 	for _, ns := range s.Linux.Namespaces {
 		if ns.Path != "" {
 			return fmt.Errorf("joining an existing %s namespace (path %q) is not supported yet", ns.Type, ns.Path)
@@ -180,7 +192,8 @@ func checkCreatable(s *specs.Spec) error {
 }
 
 // initCommand starts `berth init` in the container's new namespaces.
-func initCommand(o CreateOptions, syncEnd, fifo *os.File) (*exec.Cmd, error) {
+// seccompAgent, when not nil, is the connection to the seccomp agent.
+func initCommand(o CreateOptions, syncEnd, fifo, seccompAgent *os.File) (*exec.Cmd, error) {
 	var flags uintptr
 	for _, ns := range o.Spec.Linux.Namespaces {
 		flags |= cloneFlags[ns.Type]
@@ -190,6 +203,9 @@ func initCommand(o CreateOptions, syncEnd, fifo *os.File) (*exec.Cmd, error) {
 	sp.pass(envFifoFD, fifo)
 	if o.ConsoleSocket != nil {
 		sp.pass(envConsoleFD, o.ConsoleSocket)
+	}
+	if seccompAgent != nil {
+		sp.pass(envSeccompFD, seccompAgent)
 	}
 	return sp.start(o.Bundle, o.Stdin, o.Stdout, o.Stderr, &syscall.SysProcAttr{
 		Cloneflags: flags,

@@ -62,6 +62,13 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		return 0, errors.New("process.terminal and a console socket go together: give both or neither")
 	}
 	s.Process = o.Process
+	agent, err := dialSeccompAgent(s)
+	if err != nil {
+		return 0, err
+	}
+	if agent != nil {
+		defer agent.Close()
+	}
 	pidfd, err := c.openInit()
 	if err != nil {
 		return 0, err
@@ -83,6 +90,9 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	sp.env = append(sp.env, fmt.Sprintf("%s=%d:%x:%d", envNsenter, pidfdFD, flags, syncFD))
 	if o.ConsoleSocket != nil {
 		sp.pass(envConsoleFD, o.ConsoleSocket)
+	}
+	if agent != nil {
+		sp.pass(envSeccompFD, agent)
 	}
 	cmd, err := sp.start("", o.Stdin, o.Stdout, o.Stderr, &syscall.SysProcAttr{Setsid: true, Pdeathsig: unix.SIGKILL})
 	childEnd.Close()
@@ -120,10 +130,11 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		}
 	}
 	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
-		ID:          c.p.ID,
-		Spec:        s,
-		PreserveFDs: o.PreserveFDs,
-		Exec:        true,
+		ID:           c.p.ID,
+		Spec:         s,
+		PreserveFDs:  o.PreserveFDs,
+		Exec:         true,
+		SeccompState: c.seccompAgentState(s, pid),
 	}}); err != nil {
 		return 0, err
 	}

@@ -163,6 +163,21 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if err != nil {
 		return err
 	}
+	sc, err := prepareSeccomp(b)
+	if err != nil {
+		return err
+	}
+	if !p.NoNewPrivileges {
+		// Without no_new_privs, loading needs CAP_SYS_ADMIN, which setUser
+		// may drop. What init does after this (set ids, groups and
+		// capabilities, umask, chdir, prctl, close_range, write and close
+		// the sync socket, poll and read the fifo, execve; the Go runtime's
+		// futex, mmap, sigaltstack, rt_sig*) a sane profile allows: docker's
+		// default one does.
+		if err := sc.load(); err != nil {
+			return err
+		}
+	}
 	if err := setUser(p); err != nil {
 		return err
 	}
@@ -195,6 +210,14 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if fifo != nil {
 		if err := waitForStart(fifo); err != nil {
 			os.Exit(1) // nobody is listening any more
+		}
+	}
+	if p.NoNewPrivileges {
+		// As late as possible: the filter is for the user's process, not
+		// for berth's set-up. Nobody waits for a reply any more.
+		if err := sc.load(); err != nil {
+			fmt.Fprintln(os.Stderr, "berth:", err)
+			os.Exit(1)
 		}
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {

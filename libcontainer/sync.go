@@ -65,6 +65,9 @@ type bootstrap struct {
 	// container set-up and the exec fifo; Spec.Process is the process to
 	// run.
 	Exec bool `json:"exec,omitempty"`
+	// SeccompState is what init sends the seccomp agent with the notify
+	// fd, when the filter notifies: the parent knows the host pid.
+	SeccompState *specs.ContainerProcessState `json:"seccompState,omitempty"`
 }
 
 type syncPipe struct {

@@ -7,6 +7,8 @@ package capabilities
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/capability"
@@ -21,6 +23,11 @@ var byName = func() map[string]capability.Cap {
 	}
 	return m
 }()
+
+// Known returns the names of every capability this build knows, sorted.
+func Known() []string {
+	return slices.Sorted(maps.Keys(byName))
+}
 
 // Parse converts capability names to numbers. Names unknown to this build
 // are an error, because silently granting less than asked would surprise
