@@ -128,10 +128,13 @@ func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
 		}
 	}
 	pty, err := rootfs.Setup(rootfs.Config{Spec: s, Rootfs: b.Rootfs, NoPivot: b.NoPivot})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = setSystemIdentity(s)
 	}
-	if err := setSystemIdentity(s); err != nil {
+	if err == nil {
+		err = rootfs.Finish(s)
+	}
+	if err != nil {
 		if pty != nil {
 			pty.Master.Close()
 			pty.Slave.Close()

@@ -33,7 +33,7 @@ type Config struct {
 type Pty struct{ Master, Slave *os.File }
 
 // Setup builds the root filesystem from the config and makes it the calling
-// process's root. It must run in a fresh mount namespace, with the current
+// process's root; Finish completes it. It must run in a fresh mount namespace, with the current
 // directory at the bundle (relative bind sources resolve there). When the
 // process wants a terminal, it returns one, already bound to /dev/console.
 func Setup(c Config) (pty *Pty, err error) {
@@ -104,24 +104,38 @@ func Setup(c Config) (pty *Pty, err error) {
 		}
 	}
 
+	// A missing cwd is created, as runc does; as root, before the process
+	// changes its user, like the mount points.
+	if s.Process != nil && s.Process.Cwd != "" {
+		if err := pathrs.MkdirAll("/", s.Process.Cwd, 0o755); err != nil {
+			return nil, fmt.Errorf("create cwd %s: %w", s.Process.Cwd, err)
+		}
+	}
+	return pty, nil
+}
+
+// Finish applies what must come after the rest of the container's set-up
+// (sysctls write under /proc/sys, which readonlyPaths usually covers):
+// masked paths, read-only paths and a read-only root.
+func Finish(s *specs.Spec) error {
 	if s.Linux != nil {
 		for _, p := range s.Linux.MaskedPaths {
 			if err := maskPath(p); err != nil {
-				return nil, fmt.Errorf("mask %s: %w", p, err)
+				return fmt.Errorf("mask %s: %w", p, err)
 			}
 		}
 		for _, p := range s.Linux.ReadonlyPaths {
 			if err := readonlyPath(p); err != nil {
-				return nil, fmt.Errorf("make %s read-only: %w", p, err)
+				return fmt.Errorf("make %s read-only: %w", p, err)
 			}
 		}
 	}
 	if s.Root != nil && s.Root.Readonly {
 		if err := remountReadonly("/"); err != nil {
-			return nil, fmt.Errorf("make the root filesystem read-only: %w", err)
+			return fmt.Errorf("make the root filesystem read-only: %w", err)
 		}
 	}
-	return pty, nil
+	return nil
 }
 
 // consolePty allocates the container's terminal and binds it to
