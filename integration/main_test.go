@@ -9,12 +9,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
 // berthBinary is the binary under test: $BERTH_BINARY, or one built from
 // this checkout by TestMain.
 var berthBinary string
+
+// toolDir holds the binaries the tests build (berth, test helpers); it is
+// removed when the tests end.
+var toolDir string
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
@@ -25,23 +30,55 @@ func TestMain(m *testing.M) {
 		fmt.Printf("integration: %s is missing: run hack/install-deps.sh\n", busyboxPath)
 		os.Exit(1)
 	}
+	var err error
+	if toolDir, err = os.MkdirTemp("", "berth-tests"); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
 	berthBinary = os.Getenv("BERTH_BINARY")
 	if berthBinary == "" {
-		dir, err := os.MkdirTemp("", "berth-bin")
-		if err != nil {
-			fmt.Println(err)
+		if berthBinary, err = buildTool(".."); err != nil {
+			fmt.Println("integration:", err)
+			os.RemoveAll(toolDir)
 			os.Exit(1)
 		}
-		berthBinary = filepath.Join(dir, "berth")
-		build := exec.Command("go", "build", "-o", berthBinary, "..")
-		build.Stdout, build.Stderr = os.Stdout, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Println("integration: build berth:", err)
-			os.Exit(1)
-		}
-		code := m.Run()
-		os.RemoveAll(dir)
-		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	os.RemoveAll(toolDir)
+	os.Exit(code)
+}
+
+var (
+	toolsMu sync.Mutex
+	tools   = map[string]string{}
+)
+
+// buildTool builds the main package at pkg (relative to this directory)
+// once per test run and returns the binary's path.
+func buildTool(pkg string) (string, error) {
+	toolsMu.Lock()
+	defer toolsMu.Unlock()
+	if path, ok := tools[pkg]; ok {
+		return path, nil
+	}
+	name := filepath.Base(pkg)
+	if pkg == ".." {
+		name = "berth"
+	}
+	path := filepath.Join(toolDir, name)
+	if out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+	}
+	tools[pkg] = path
+	return path, nil
+}
+
+// tool is buildTool for a test: a failure to build fails the test.
+func tool(t *testing.T, pkg string) string {
+	t.Helper()
+	path, err := buildTool(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -297,27 +296,12 @@ func (k *kmsgReader) waitFor(want ...string) bool {
 	return false
 }
 
-var seccompAgentBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "seccompagent")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "seccompagent")
-	if out, err := exec.Command("go", "build", "-o", path, "./seccompagent").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build seccompagent: %v\n%s", err, out)
-	}
-	return path, nil
-})
-
 // seccompAgent runs integration/seccompagent on a socket in the test's
 // directory and returns the socket path and a function that returns the
 // container process states the agent has received.
 func seccompAgent(t *testing.T) (socket string, states func() []specs.ContainerProcessState) {
 	t.Helper()
-	bin, err := seccompAgentBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := tool(t, "./seccompagent")
 	dir := t.TempDir()
 	socket = filepath.Join(dir, "agent.sock")
 	statePath := filepath.Join(dir, "states")

@@ -7,39 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
-
-var (
-	recvttyOnce sync.Once
-	recvttyPath string
-	recvttyErr  error
-)
-
-// recvtty builds hack/recvtty once per test run.
-func recvtty(t *testing.T) string {
-	t.Helper()
-	recvttyOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "recvtty")
-		if err != nil {
-			recvttyErr = err
-			return
-		}
-		recvttyPath = filepath.Join(dir, "recvtty")
-		out, err := exec.Command("go", "build", "-o", recvttyPath, "../hack/recvtty").CombinedOutput()
-		if err != nil {
-			recvttyErr = fmt.Errorf("build recvtty: %v\n%s", err, out)
-		}
-	})
-	if recvttyErr != nil {
-		t.Fatal(recvttyErr)
-	}
-	return recvttyPath
-}
 
 // consoleReceiver runs recvtty on a socket in the test's directory and
 // returns the socket path and a function that waits for the terminal's
@@ -47,7 +19,7 @@ func recvtty(t *testing.T) string {
 func consoleReceiver(t *testing.T) (socket string, output func() string) {
 	t.Helper()
 	socket = filepath.Join(t.TempDir(), "console.sock")
-	cmd := exec.Command(recvtty(t), "-mode", "print", "-once", socket)
+	cmd := exec.Command(tool(t, "../hack/recvtty"), "-mode", "print", "-once", socket)
 	var out strings.Builder
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
