@@ -87,7 +87,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	sp := newSpawn(o.PreserveFDs)
 	syncFD := sp.pass(envSyncFD, childEnd)
 	pidfdFD := sp.pass("", os.NewFile(uintptr(pidfd), "init pidfd"))
-	sp.env = append(sp.env, fmt.Sprintf("%s=%d:%x:%d", envNsenter, pidfdFD, flags, syncFD))
+	sp.env = append(sp.env, fmt.Sprintf("%s=sync=%d pidfd=%d:%x", envNsenter, syncFD, pidfdFD, flags))
 	if o.ConsoleSocket != nil {
 		sp.pass(envConsoleFD, o.ConsoleSocket)
 	}

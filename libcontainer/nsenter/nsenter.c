@@ -1,51 +1,141 @@
 // Joining a mount or user namespace is refused to a multi-threaded process,
-// and the Go runtime starts threads before any Go code runs. So the joining
-// happens here, in a constructor that runs while the process still has one
-// thread. It does nothing unless the parent set _BERTH_NSENTER.
+// and so is unsharing a user namespace; the Go runtime starts threads
+// before any Go code runs. So berth's init does its namespace work here, in
+// a constructor that runs while the process still has one thread. It does
+// nothing unless the parent set _BERTH_NSENTER.
+//
+// _BERTH_NSENTER is a list of space-separated words, applied in order:
+//
+//	sync=FD              the socket to the parent (libcontainer/sync.go)
+//	pidfd=FD:FLAGS       join the namespaces FLAGS (hex CLONE_NEW* bits) of
+//	                     the process behind the pidfd, in one setns(2)
+//	join=FD              join the namespace file FD (user first, the parent
+//	                     orders them)
+//	unshare=FLAGS        make new namespaces (hex CLONE_NEW* bits); for a
+//	                     new user namespace the parent writes the id maps
+//	timens=MS:MNS:BS:BNS offsets of the new time namespace's monotonic and
+//	                     boottime clocks (seconds:nanoseconds)
+//
+// Pid and time namespaces apply only to children, so when one is joined or
+// made the process forks: the child goes on into Go, the parent reports the
+// child's pid on the sync socket and exits. Otherwise the process reports
+// its own pid.
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/nsfs.h>
 
-// report writes one message of the sync protocol (libcontainer/sync.go).
-static void report_error(int syncfd, const char *what)
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int syncfd = 2;
+
+// fail reports an error as a sync protocol message and exits.
+static void fail(const char *what)
 {
 	dprintf(syncfd, "{\"type\":\"error\",\"error\":\"%s: %s\"}\n", what, strerror(errno));
 	_exit(1);
 }
 
-// _BERTH_NSENTER is "PIDFD:FLAGS:SYNCFD": join the namespaces named by the
-// CLONE_NEW* bits in FLAGS (hex) of the process behind PIDFD, in one
-// setns(2) so the kernel orders them (user namespace first). Pid and time
-// namespaces apply only to children, so when they are joined the process
-// forks: the child goes on into Go, the parent reports the child's pid on
-// SYNCFD and exits. Otherwise the process reports its own pid.
+// ns_type returns the CLONE_NEW* type of a namespace file.
+static int ns_type(int fd)
+{
+	int type = ioctl(fd, NS_GET_NSTYPE);
+	if (type < 0)
+		fail("read the type of a namespace given by path");
+	return type;
+}
+
+static void setup_userns(void)
+{
+	char ack;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail("unshare the user namespace");
+	// The parent writes uid_map and gid_map, then answers with one byte.
+	dprintf(syncfd, "{\"type\":\"idmap\"}\n");
+	if (read(syncfd, &ack, 1) != 1)
+		fail("wait for the id maps");
+	// Become the namespace's root, whatever the host ids map to.
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		fail("become root in the user namespace");
+}
+
+static void set_time_offsets(const char *spec)
+{
+	long long ms, mns, bs, bns;
+	char buf[128];
+	int fd, n;
+
+	if (sscanf(spec, "%lld:%lld:%lld:%lld", &ms, &mns, &bs, &bns) != 4) {
+		errno = EINVAL;
+		fail("parse time offsets");
+	}
+	n = snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n", ms, mns, bs, bns);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, n) != n)
+		fail("set time namespace offsets");
+	close(fd);
+}
+
 __attribute__((constructor)) static void berth_nsenter(void)
 {
 	const char *env = getenv("_BERTH_NSENTER");
-	int pidfd, syncfd;
-	unsigned long flags;
+	char *words, *word, *save = NULL;
+	int fork_needed = 0;
 
 	if (env == NULL)
 		return;
-	if (sscanf(env, "%d:%lx:%d", &pidfd, &flags, &syncfd) != 3) {
-		fprintf(stderr, "berth: malformed _BERTH_NSENTER %s\n", env);
+	words = strdup(env);
+	if (words == NULL)
 		_exit(1);
+	for (word = strtok_r(words, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+		int fd;
+		unsigned long flags;
+
+		if (sscanf(word, "sync=%d", &fd) == 1) {
+			syncfd = fd;
+		} else if (sscanf(word, "pidfd=%d:%lx", &fd, &flags) == 2) {
+			if (flags != 0 && setns(fd, (int)flags) < 0)
+				fail("join the container's namespaces");
+			close(fd);
+			fork_needed |= (flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
+		} else if (sscanf(word, "join=%d", &fd) == 1) {
+			int type = ns_type(fd);
+			if (setns(fd, 0) < 0)
+				fail("join a namespace given by path");
+			close(fd);
+			fork_needed |= (type & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
+		} else if (sscanf(word, "unshare=%lx", &flags) == 1) {
+			if (flags & CLONE_NEWUSER)
+				setup_userns();
+			flags &= ~(unsigned long)CLONE_NEWUSER;
+			if (flags != 0 && unshare((int)flags) < 0)
+				fail("unshare namespaces");
+			fork_needed |= (flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
+		} else if (strncmp(word, "timens=", 7) == 0) {
+			set_time_offsets(word + 7);
+		} else {
+			errno = EINVAL;
+			fail("unknown _BERTH_NSENTER word");
+		}
 	}
-	if (flags != 0 && setns(pidfd, (int)flags) < 0)
-		report_error(syncfd, "join the container's namespaces");
-	close(pidfd);
+	free(words);
 	unsetenv("_BERTH_NSENTER");
 
 	pid_t pid = getpid();
-	if (flags & (CLONE_NEWPID | CLONE_NEWTIME)) {
+	if (fork_needed) {
 		pid = fork();
 		if (pid < 0)
-			report_error(syncfd, "fork into the container's pid namespace");
+			fail("fork into the container's pid namespace");
 		if (pid > 0) {
 			dprintf(syncfd, "{\"type\":\"pid\",\"pid\":%d}\n", pid);
 			_exit(0);
