@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
@@ -160,11 +161,11 @@ func prepareRoot(rootfs string, propagation uintptr) error {
 		return fmt.Errorf("set propagation of /: %w", err)
 	}
 	// pivot_root refuses a new root whose parent mount is shared, which it
-	// is when rootfsPropagation asks for "shared".
-	if propagation&unix.MS_SHARED != 0 {
-		if err := makeParentPrivate(rootfs); err != nil {
-			return err
-		}
+	// still is when rootfsPropagation is not recursive (or asks for
+	// sharing) and the host's rootfs mount is shared, as a containerd
+	// rootfs under systemd's /run is.
+	if err := makeParentPrivate(rootfs); err != nil {
+		return err
 	}
 	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount rootfs %s on itself: %w", rootfs, err)
@@ -172,22 +173,26 @@ func prepareRoot(rootfs string, propagation uintptr) error {
 	return nil
 }
 
+// makeParentPrivate makes the mount holding rootfs private if it is shared.
 func makeParentPrivate(rootfs string) error {
-	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(filepath.Dir(rootfs)))
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
-	var parent string
+	var parent *mountinfo.Info
 	for _, m := range mounts {
-		if len(m.Mountpoint) > len(parent) {
-			parent = m.Mountpoint
+		if parent == nil || len(m.Mountpoint) > len(parent.Mountpoint) {
+			parent = m
 		}
 	}
-	if parent == "" {
+	if parent == nil {
 		return fmt.Errorf("no mount holds %s", rootfs)
 	}
-	if err := unix.Mount("", parent, "", unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make %s private: %w", parent, err)
+	if !strings.Contains(parent.Optional, "shared:") {
+		return nil
+	}
+	if err := unix.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", parent.Mountpoint, err)
 	}
 	return nil
 }
