@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/capabilities"
+	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/rootfs"
 )
 
@@ -110,6 +112,13 @@ func setupExec(p *specs.Process) (*rootfs.Pty, error) {
 // identity.
 func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
 	s := b.Spec
+	var hierarchies []cgroups.Mount
+	if slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" }) {
+		var err error
+		if hierarchies, err = cgroups.Mounts(); err != nil {
+			return nil, err
+		}
+	}
 	if b.CgroupNS {
 		// The parent placed us in our cgroup before sending the
 		// bootstrap, so the namespace is rooted there.
@@ -127,7 +136,13 @@ func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
 			return nil, err
 		}
 	}
-	pty, err := rootfs.Setup(rootfs.Config{Spec: s, Rootfs: b.Rootfs, NoPivot: b.NoPivot})
+	pty, err := rootfs.Setup(rootfs.Config{
+		Spec:        s,
+		Rootfs:      b.Rootfs,
+		NoPivot:     b.NoPivot,
+		Hierarchies: hierarchies,
+		CgroupNS:    b.CgroupNS,
+	})
 	if err == nil {
 		err = setSystemIdentity(s)
 	}

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -12,17 +13,14 @@ import (
 	"github.com/berthrt/berth/libcontainer/cgroups"
 )
 
-// mountCgroup gives the container a view of its own cgroup at m.Destination.
+// mountCgroup gives the container a view of its own cgroup at m.Destination,
+// from the hierarchies init found before it made its cgroup namespace.
 // On a unified host that is one cgroup2 mount. On a v1 or hybrid host it is a
 // tmpfs holding one mount per hierarchy, named as on the host. With a cgroup
 // namespace the hierarchies are mounted afresh (the kernel shows the
 // namespace root); without one, the container's own cgroup directories are
 // bind-mounted from the host so it cannot see its siblings.
-func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, ownNS bool) error {
-	hierarchies, err := cgroups.Mounts()
-	if err != nil {
-		return err
-	}
+func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, hierarchies []cgroups.Mount, ownNS bool) error {
 	if cgroups.IsUnified() && len(hierarchies) == 1 {
 		return mountHierarchy(root, m.Destination, hierarchies[0], ownNS, opts)
 	}
@@ -69,5 +67,11 @@ func mountHierarchy(root *os.File, dest string, h cgroups.Mount, ownNS bool, opt
 	if h.Options != "" {
 		fresh.data = []string{h.Options}
 	}
-	return mountFresh(root, h.FSType, dest, target, h.FSType, fresh)
+	err = mountFresh(root, h.FSType, dest, target, h.FSType, fresh)
+	if errors.Is(err, unix.EPERM) && h.Own != "" {
+		// A user namespace may not mount a v1 hierarchy: bind the
+		// container's own cgroup instead.
+		return mountHierarchy(root, dest, h, false, opts)
+	}
+	return err
 }

@@ -105,7 +105,13 @@ func createDevice(root *os.File, d specs.LinuxDevice) error {
 	}
 	defer dir.Close()
 	dirfd, name := int(dir.Fd()), filepath.Base(d.Path)
-	if err := mknod(dirfd, name, typ|perm, d.Major, d.Minor); err != nil {
+	err = mknod(dirfd, name, typ|perm, d.Major, d.Minor)
+	if errors.Is(err, unix.EPERM) && typ != unix.S_IFIFO {
+		// In a user namespace mknod of devices is not allowed: show the
+		// host's node instead, as runc does.
+		return bindDevice(dirfd, name, d.Path)
+	}
+	if err != nil {
 		return fmt.Errorf("device %s: %w", d.Path, err)
 	}
 	if d.UID != nil || d.GID != nil {
@@ -119,6 +125,21 @@ func createDevice(root *os.File, d specs.LinuxDevice) error {
 		if err := unix.Fchownat(dirfd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("device %s: chown: %w", d.Path, err)
 		}
+	}
+	return nil
+}
+
+// bindDevice bind-mounts the host's node at hostPath onto an empty file
+// dirfd/name.
+func bindDevice(dirfd int, name, hostPath string) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("device %s: create bind target: %w", hostPath, err)
+	}
+	target := os.NewFile(uintptr(fd), name)
+	defer target.Close()
+	if err := unix.Mount(hostPath, fdPath(target), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("device %s: bind the host's node (mknod is not allowed here): %w", hostPath, err)
 	}
 	return nil
 }

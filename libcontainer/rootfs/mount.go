@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // mountEntry performs one of the spec's mounts inside root.
-func mountEntry(root *os.File, m *specs.Mount, cgroupNS bool) error {
+func mountEntry(root *os.File, m *specs.Mount, c Config) error {
 	opts := parseMountOptions(m.Options)
 	if m.Type == "bind" {
 		opts.flags |= unix.MS_BIND
@@ -20,7 +21,7 @@ func mountEntry(root *os.File, m *specs.Mount, cgroupNS bool) error {
 	case opts.isBind():
 		err = bindMount(root, m, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		err = mountCgroup(root, m, opts, cgroupNS)
+		err = mountCgroup(root, m, opts, c.Hierarchies, c.CgroupNS)
 	default:
 		err = mountOther(root, m, opts)
 	}
@@ -36,7 +37,16 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 		return err
 	}
 	defer target.Close()
-	if err := mountFresh(root, m.Source, m.Destination, target, m.Type, opts); err != nil {
+	err = mountFresh(root, m.Source, m.Destination, target, m.Type, opts)
+	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
+		// A user namespace may mount sysfs only with a network namespace
+		// of its own; otherwise show the host's /sys, as runc does.
+		host := *m
+		host.Source = "/sys"
+		opts.flags |= unix.MS_BIND | unix.MS_REC
+		return bindMount(root, &host, opts)
+	}
+	if err != nil {
 		return err
 	}
 	return setPropagation(root, m.Destination, opts)

@@ -17,6 +17,8 @@ import (
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -28,6 +30,11 @@ type Config struct {
 	Rootfs string
 	// NoPivot uses MS_MOVE and chroot instead of pivot_root.
 	NoPivot bool
+	// Hierarchies are the host's cgroup hierarchies and the container's
+	// cgroup in each, read before init made its cgroup namespace (which
+	// hides the paths); CgroupNS says whether it made one.
+	Hierarchies []cgroups.Mount
+	CgroupNS    bool
 }
 
 // Pty is a pseudo-terminal allocated in the container's devpts.
@@ -56,14 +63,8 @@ func Setup(c Config) (pty *Pty, err error) {
 	}
 	defer root.Close()
 
-	cgroupNS := false
-	if s.Linux != nil {
-		for _, ns := range s.Linux.Namespaces {
-			cgroupNS = cgroupNS || ns.Type == specs.CgroupNamespace
-		}
-	}
 	for i := range s.Mounts {
-		if err := mountEntry(root, &s.Mounts[i], cgroupNS); err != nil {
+		if err := mountEntry(root, &s.Mounts[i], c); err != nil {
 			return nil, fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
 		}
 	}
