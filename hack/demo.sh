@@ -5,14 +5,21 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bundle=$(mktemp -d /tmp/berth-demo.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
 
-"$here/hack/mkbundle.sh" "$bundle" sh -c '
-echo "== hostname";  hostname
-echo "== processes (the container is PID 1)"; ps
-echo "== mounts";    cat /proc/self/mounts
-echo "== user";      id
-echo "== network";   ip -o link 2>/dev/null || cat /proc/net/dev'
+"$here/hack/mkbundle.sh" "$bundle" /bin/demo
+cat > "$bundle/rootfs/bin/demo" <<'SCRIPT'
+#!/bin/sh
+echo "== hostname:  $(hostname)"
+echo "== user:      $(id)"
+echo "== processes (the container's own; its first is PID 1):"
+ps -o pid,user,args
+echo "== network interfaces:"
+ip -o link | cut -d' ' -f2,3
+echo "== mounts:"
+cat /proc/self/mounts
+SCRIPT
+chmod 755 "$bundle/rootfs/bin/demo"
 
-echo "host: $(hostname), $(ps -e --no-headers | wc -l) processes"
+echo "host: $(hostname), $(ps -e --no-headers | wc -l) processes, $(ip -o link | wc -l) network interfaces"
 echo "running: berth run demo-$$"
 echo
 "$here/berth" run --bundle "$bundle" "demo-$$"
