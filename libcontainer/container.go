@@ -72,6 +72,10 @@ func Load(store *state.Store, id string) (*Container, error) {
 	return c, nil
 }
 
+// StatePaused is the status of a container whose cgroup is frozen. The OCI
+// spec leaves pausing out; runc reports it under this name.
+const StatePaused specs.ContainerState = "paused"
+
 // Status reports where the container is in its life cycle.
 func (c *Container) Status() specs.ContainerState {
 	if c.p.InitPid == 0 {
@@ -79,6 +83,9 @@ func (c *Container) Status() specs.ContainerState {
 	}
 	if !c.initAlive() {
 		return specs.StateStopped
+	}
+	if c.paused() {
+		return StatePaused
 	}
 	if _, err := os.Lstat(filepath.Join(c.dir(), execFifoName)); err == nil {
 		return specs.StateCreated

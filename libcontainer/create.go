@@ -56,6 +56,20 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if err := checkCreatable(o.Spec); err != nil {
 		return nil, err
 	}
+	var cgroupsPath string
+	if o.Spec.Linux != nil {
+		cgroupsPath = o.Spec.Linux.CgroupsPath
+	}
+	// New and Validate touch nothing: a bad cgroups path or resource
+	// fails here, before anything is made.
+	newCg, err := cgroups.New(cgroupsPath, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	resources := containerResources(o.Spec)
+	if err := newCg.Validate(resources); err != nil {
+		return nil, err
+	}
 	if o.Spec.Process.Terminal != (o.ConsoleSocket != nil) {
 		return nil, errors.New("process.terminal and a console socket go together: give both or neither")
 	}
@@ -102,14 +116,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 
-	var cgroupsPath string
-	if o.Spec.Linux != nil {
-		cgroupsPath = o.Spec.Linux.CgroupsPath
-	}
-	cg, err = cgroups.New(cgroupsPath, o.ID)
-	if err != nil {
-		return nil, err
-	}
+	cg = newCg
 
 	parentEnd, childEnd, err := socketPair()
 	if err != nil {
@@ -123,6 +130,9 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	}
 	pid := cmd.Process.Pid
 	if err := cg.Apply(pid); err != nil {
+		return nil, err
+	}
+	if err := cg.Set(resources); err != nil {
 		return nil, err
 	}
 	sync := newSyncPipe(parentEnd)

@@ -59,7 +59,7 @@ func (c *Container) Wait() (*os.ProcessState, error) {
 // its cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	st := c.Status()
-	if st != specs.StateCreated && st != specs.StateRunning {
+	if st != specs.StateCreated && st != specs.StateRunning && st != StatePaused {
 		return fmt.Errorf("cannot signal container %q: it is %s", c.p.ID, st)
 	}
 	if all {
@@ -178,6 +178,9 @@ func (c *Container) kill() error {
 	if len(c.p.CgroupPaths) > 0 {
 		if cg, err := c.cgroup(); err == nil {
 			_ = cg.Kill()
+			// The processes of a paused container die only once
+			// thawed.
+			_ = cg.Thaw()
 		}
 	}
 	// A pidfd becomes readable when the process exits, whoever its parent.

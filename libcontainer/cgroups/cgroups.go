@@ -1,5 +1,6 @@
 // Package cgroups places a container's processes in cgroups and controls
-// them as a group: freeze, kill, list, remove.
+// them as a group: limit their resources, freeze, kill, list, read their
+// usage, remove.
 //
 // Two drivers write cgroupfs directly: fs2 on hosts where /sys/fs/cgroup is
 // the unified (v2) hierarchy, fs1 on v1 and hybrid hosts. New picks one from
@@ -16,7 +17,9 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/cgroups/fs1"
 	"github.com/berthrt/berth/libcontainer/cgroups/fs2"
+	"github.com/berthrt/berth/libcontainer/cgroups/stats"
 	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,6 +47,22 @@ type Manager interface {
 	// Paths returns the cgroup directories by controller key ("memory",
 	// "name=systemd"…, and "unified" for the v2 hierarchy), for Load.
 	Paths() map[string]string
+	// Validate checks that r's values are valid and that this host and
+	// cgroup version can apply every one, touching no cgroup, so that a
+	// bad config fails before anything is made.
+	Validate(r *specs.LinuxResources) error
+	// Set writes the limits r sets into the cgroups Apply made; what r
+	// leaves out keeps its value. Device rules, when r has any, replace
+	// the whole device policy.
+	Set(r *specs.LinuxResources) error
+	// Stats reads the cgroups' usage counters.
+	Stats() (*stats.Stats, error)
+	// Frozen reports whether the cgroups are frozen (paused).
+	Frozen() (bool, error)
+	// NotifyOOM returns a channel that receives a value when the kernel
+	// runs out of memory in the cgroup, and is closed once the cgroup is
+	// gone (v1) or empty (v2).
+	NotifyOOM() (<-chan struct{}, error)
 }
 
 // New returns the manager of the container id's cgroups, creating nothing
@@ -106,8 +125,12 @@ var isUnified = sync.OnceValue(func() bool {
 })
 
 // cgroupMounts returns the cgroup and cgroup2 mounts of the process's mount
-// namespace, which does not change under a runtime; parsing mountinfo once
-// per process is enough.
+// namespace that are not covered by later mounts. The namespace does not
+// change under a runtime; parsing mountinfo once per process is enough.
 var cgroupMounts = sync.OnceValues(func() ([]*mountinfo.Info, error) {
-	return mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	all, err := mountinfo.GetMounts(nil)
+	if err != nil {
+		return nil, err
+	}
+	return visibleCgroupMounts(all), nil
 })

@@ -49,6 +49,19 @@ func (m *Manager) Thaw() error {
 	return nil
 }
 
+// Frozen reports whether the freezer cgroup is frozen, or freezing.
+func (m *Manager) Frozen() (bool, error) {
+	dir, err := m.freezer()
+	if err != nil {
+		return false, err
+	}
+	state, err := cgdir.ReadFile(dir, "freezer.state")
+	if err != nil {
+		return false, fmt.Errorf("read freezer state of cgroup %s: %w", dir, err)
+	}
+	return strings.TrimSpace(state) != "THAWED", nil
+}
+
 func (m *Manager) freezer() (string, error) {
 	dir, ok := m.paths["freezer"]
 	if !ok {

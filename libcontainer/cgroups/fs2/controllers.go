@@ -45,8 +45,15 @@ func enableControllers(dir string, created []string) error {
 }
 
 // enableForChildren enables for the children of the cgroup at dir every
-// controller dir has and does not yet pass down.
+// controller dir has and does not yet pass down. It enables nothing in a
+// cgroup that holds processes, other than the root: domain controllers are
+// refused there, and enabling a threaded one (cpu, pids) would make dir a
+// thread root, whose plain children the kernel then refuses processes
+// (EOPNOTSUPP), limits or none.
 func enableForChildren(dir string) error {
+	if holdsProcesses(dir) {
+		return nil
+	}
 	available, err := cgdir.ReadFile(dir, "cgroup.controllers")
 	if err != nil {
 		return err
@@ -79,4 +86,29 @@ func missingControllers(available, enabled string) []string {
 		}
 	}
 	return missing
+}
+
+// holdsProcesses reports whether the cgroup at dir is not the root (which
+// alone has no cgroup.type) and has processes of its own, which cgroup v2's
+// "no internal processes" rule keeps from passing domain controllers down.
+func holdsProcesses(dir string) bool {
+	if !cgdir.Exists(dir, "cgroup.type") {
+		return false
+	}
+	procs, err := cgdir.ReadFile(dir, "cgroup.procs")
+	return err == nil && strings.TrimSpace(procs) != ""
+}
+
+// delegable returns the controllers the cgroup at dir can give a new child:
+// those it passes down already, and those it has if it may pass them down.
+func delegable(dir string) ([]string, error) {
+	file := "cgroup.controllers"
+	if holdsProcesses(dir) {
+		file = "cgroup.subtree_control"
+	}
+	list, err := cgdir.ReadFile(dir, file)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(list), nil
 }

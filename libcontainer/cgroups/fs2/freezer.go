@@ -34,6 +34,15 @@ func (m *Manager) Thaw() error {
 	return nil
 }
 
+// Frozen reports whether the cgroup tree is frozen.
+func (m *Manager) Frozen() (bool, error) {
+	frozen, err := m.frozen()
+	if err != nil {
+		return false, fmt.Errorf("read freezer state of cgroup %s: %w", m.dir, err)
+	}
+	return frozen, nil
+}
+
 // frozen reports whether cgroup.events says the whole tree is frozen; writing
 // cgroup.freeze only asks for it.
 func (m *Manager) frozen() (bool, error) {

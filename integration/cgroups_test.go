@@ -1,0 +1,691 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The cgroup tests check limits in the kernel's own files. They run on this
+// host's v1 (hybrid) hierarchy and, under hack/vm-test.sh, on a pure cgroup
+// v2 kernel; each checks the files of the version it finds.
+
+// unifiedHost reports whether /sys/fs/cgroup is the v2 hierarchy.
+func unifiedHost() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+// inVM reports whether the tests run in hack/vm-test.sh's VM. There they
+// run in a service cgroup that holds processes, which cgroup v2 forbids to
+// pass controllers down to the containers nested in it; so there the
+// containers get a cgroupsPath of their own, below the root, as an engine
+// gives one.
+func inVM() bool { return os.Getenv("BERTH_IN_VM") == "1" && unifiedHost() }
+
+// vmCgroupParent is where the containers of the cgroup tests go in the VM.
+const vmCgroupParent = "/berth-test"
+
+// cgroupBundle makes a bundle for container id of a cgroup test.
+func cgroupBundle(t *testing.T, id string, args ...string) *bundle {
+	t.Helper()
+	bun := newBundle(t, args...)
+	if inVM() {
+		bun.Spec.Linux.CgroupsPath = vmCgroupParent + "/" + id
+		bun.Save(t)
+	}
+	return bun
+}
+
+// containerCgroup returns the cgroup directory of container id for a v1
+// controller, or its v2 directory on a unified host. Containers with no
+// cgroupsPath nest under the test process's own cgroup.
+func containerCgroup(t *testing.T, controller, id string) string {
+	t.Helper()
+	if inVM() {
+		return filepath.Join("/sys/fs/cgroup", vmCgroupParent, id)
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if unifiedHost() && f[1] == "" {
+			return filepath.Join("/sys/fs/cgroup", f[2], id)
+		}
+		if !unifiedHost() && slices.Contains(strings.Split(f[1], ","), controller) {
+			return filepath.Join("/sys/fs/cgroup", controller, f[2], id)
+		}
+	}
+	t.Skipf("skip: no %s cgroup controller on this host", controller)
+	return ""
+}
+
+// cgroupFile reads a file of container id's cgroup for controller.
+func cgroupFile(t *testing.T, controller, id, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(containerCgroup(t, controller, id), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// cgroupKey reads one "key value" line of a flat keyed cgroup file.
+func cgroupKey(t *testing.T, controller, id, file, key string) uint64 {
+	t.Helper()
+	for _, line := range strings.Split(cgroupFile(t, controller, id, file), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == key {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", file, line, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s has no %s", file, key)
+	return 0
+}
+
+// hasCgroupFile reports whether container id's cgroup for controller has
+// file, which tells which kernel features the host has.
+func hasCgroupFile(t *testing.T, controller, id, file string) bool {
+	_, err := os.Stat(filepath.Join(containerCgroup(t, controller, id), file))
+	return err == nil
+}
+
+func resources(bun *bundle) *specs.LinuxResources {
+	if bun.Spec.Linux.Resources == nil {
+		bun.Spec.Linux.Resources = &specs.LinuxResources{}
+	}
+	return bun.Spec.Linux.Resources
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// startDetached runs the bundle in the background and deletes it when the
+// test ends.
+func startDetached(t *testing.T, b *berth, bun *bundle, id string) {
+	t.Helper()
+	bun.Save(t)
+	b.MustRun("run", "-d", "--bundle", bun.Dir, id)
+	t.Cleanup(func() { b.Run("delete", "--force", id) })
+}
+
+// eventsStream runs `berth events` for id in the background and returns
+// the file its stdout goes to; it is killed when the test ends.
+func eventsStream(t *testing.T, b *berth, id string, args ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "events")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(berthBinary, append([]string{"--root", b.Root, "events"}, append(args, id)...)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return out
+}
+
+type eventLine struct {
+	Type string          `json:"type"`
+	ID   string          `json:"id"`
+	Data json.RawMessage `json:"data"`
+}
+
+func readEvents(t *testing.T, path string) []eventLine {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []eventLine
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var e eventLine
+		if line == "" || json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		events = append(events, e)
+	}
+	return events
+}
+
+// TestCgroupMemoryOOM runs a process past the memory limit: the kernel
+// kills it, counts the kill, and `events` reports an oom event.
+func TestCgroupMemoryOOM(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "oom")
+	// The hog waits for the go-ahead so that events is watching first.
+	script(bun, "while [ ! -e /go/now ]; do sleep 0.05; done; tail /dev/zero; sleep 1000")
+	addMount(bun, specs.Mount{Destination: "/go", Type: "bind", Source: t.TempDir(), Options: []string{"bind"}})
+	limit := int64(32 << 20)
+	resources(bun).Memory = &specs.LinuxMemory{Limit: &limit, Swap: &limit}
+	startDetached(t, b, bun, "oom")
+	file := "memory.limit_in_bytes"
+	if unifiedHost() {
+		file = "memory.max"
+	}
+	if got := cgroupFile(t, "memory", "oom", file); got != strconv.FormatInt(limit, 10) {
+		t.Fatalf("%s = %s, want %d", file, got, limit)
+	}
+	events := eventsStream(t, b, "oom", "--interval", "1h")
+	// Give events a moment to register before the hog starts; the
+	// outcome does not depend on it, as the kill is counted either way.
+	time.Sleep(200 * time.Millisecond)
+	writeFile(t, filepath.Join(bun.Spec.Mounts[len(bun.Spec.Mounts)-1].Source, "now"), "")
+	waitFor(t, "an OOM kill", func() bool {
+		if unifiedHost() {
+			return cgroupKey(t, "memory", "oom", "memory.events", "oom_kill") > 0
+		}
+		return cgroupKey(t, "memory", "oom", "memory.oom_control", "oom_kill") > 0
+	})
+	waitFor(t, "an oom event from berth events", func() bool {
+		for _, e := range readEvents(t, events) {
+			if e.Type == "oom" && e.ID == "oom" {
+				return true
+			}
+		}
+		return false
+	})
+	// The container's shell survives; only the hog was killed.
+	if st := b.State("oom"); st.Status != "running" {
+		t.Errorf("status after the OOM kill = %s, want running", st.Status)
+	}
+}
+
+// TestCgroupPidsLimit runs a bounded fork bomb: forks past pids.max fail
+// and the kernel counts them.
+func TestCgroupPidsLimit(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "pids")
+	// A shell exits when a fork fails: the bomb runs in a subshell, and
+	// init then execs rather than forks.
+	script(bun, "(for i in $(seq 40); do sleep 1000 & done) 2>/dev/null; exec sleep 1000")
+	resources(bun).Pids = &specs.LinuxPids{Limit: ptr[int64](10)}
+	startDetached(t, b, bun, "pids")
+	if got := cgroupFile(t, "pids", "pids", "pids.max"); got != "10" {
+		t.Fatalf("pids.max = %s, want 10", got)
+	}
+	waitFor(t, "a refused fork (pids.events max > 0)", func() bool {
+		return cgroupKey(t, "pids", "pids", "pids.events", "max") > 0
+	})
+	if n, _ := strconv.Atoi(cgroupFile(t, "pids", "pids", "pids.current")); n > 10 || n < 2 {
+		t.Errorf("pids.current = %d, want 2 to 10", n)
+	}
+	if st := b.State("pids").Status; st != "running" {
+		t.Errorf("status = %s, want running", st)
+	}
+	var pids []int
+	if err := json.Unmarshal([]byte(b.MustRun("ps", "--format", "json", "pids").Stdout), &pids); err != nil || len(pids) > 10 {
+		t.Errorf("ps --format json = %v (%v), want at most 10 pids", pids, err)
+	}
+}
+
+// TestCgroupCPUQuota runs a busy loop under a 10% quota: the kernel
+// throttles it.
+func TestCgroupCPUQuota(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "quota")
+	script(bun, "while :; do :; done")
+	resources(bun).CPU = &specs.LinuxCPU{Quota: ptr[int64](10000), Period: ptr[uint64](100000)}
+	startDetached(t, b, bun, "quota")
+	if unifiedHost() {
+		if got := cgroupFile(t, "cpu", "quota", "cpu.max"); got != "10000 100000" {
+			t.Fatalf("cpu.max = %q, want 10000 100000", got)
+		}
+	} else if got := cgroupFile(t, "cpu", "quota", "cpu.cfs_quota_us"); got != "10000" {
+		t.Fatalf("cpu.cfs_quota_us = %s, want 10000", got)
+	}
+	waitFor(t, "throttling (cpu.stat nr_throttled > 0)", func() bool {
+		return cgroupKey(t, "cpu", "quota", "cpu.stat", "nr_throttled") > 0
+	})
+	var ev eventLine
+	if err := json.Unmarshal([]byte(b.MustRun("events", "--stats", "quota").Stdout), &ev); err != nil || ev.Type != "stats" {
+		t.Fatalf("events --stats: %v, %+v", err, ev)
+	}
+	var s struct {
+		CPU struct {
+			Throttling struct {
+				ThrottledPeriods uint64 `json:"throttledPeriods"`
+			} `json:"throttling"`
+		} `json:"cpu"`
+		Pids struct {
+			Current uint64 `json:"current"`
+		} `json:"pids"`
+	}
+	if err := json.Unmarshal(ev.Data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.CPU.Throttling.ThrottledPeriods == 0 || s.Pids.Current != 1 {
+		t.Errorf("events --stats data = %s, want throttled periods and one pid", ev.Data)
+	}
+}
+
+// cpuUsage reads the container's CPU time from its cgroup.
+func cpuUsage(t *testing.T, id string) uint64 {
+	if unifiedHost() {
+		return cgroupKey(t, "cpu", id, "cpu.stat", "usage_usec")
+	}
+	n, err := strconv.ParseUint(cgroupFile(t, "cpuacct", id, "cpuacct.usage"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func frozen(t *testing.T, id string) bool {
+	if unifiedHost() {
+		return cgroupKey(t, "", id, "cgroup.events", "frozen") == 1
+	}
+	return cgroupFile(t, "freezer", id, "freezer.state") == "FROZEN"
+}
+
+// TestCgroupPauseResume freezes a busy container: it stops using CPU until
+// resumed. delete --force then removes it while paused.
+func TestCgroupPauseResume(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "frz")
+	script(bun, "while :; do :; done")
+	startDetached(t, b, bun, "frz")
+	b.MustRun("pause", "frz")
+	if !frozen(t, "frz") {
+		t.Fatal("the cgroup is not frozen after pause")
+	}
+	if st := b.State("frz").Status; st != "paused" {
+		t.Errorf("state after pause = %s, want paused", st)
+	}
+	if out := b.MustRun("list").Stdout; !strings.Contains(out, "paused") {
+		t.Errorf("list does not show paused:\n%s", out)
+	}
+	before := cpuUsage(t, "frz")
+	time.Sleep(300 * time.Millisecond)
+	if after := cpuUsage(t, "frz"); after != before {
+		t.Errorf("a paused container used CPU: %d then %d", before, after)
+	}
+	b.MustFail([]string{`cannot pause container "frz": it is paused`}, "pause", "frz")
+	b.MustRun("resume", "frz")
+	if frozen(t, "frz") {
+		t.Fatal("the cgroup is still frozen after resume")
+	}
+	waitFor(t, "CPU use after resume", func() bool { return cpuUsage(t, "frz") > before })
+	if st := b.State("frz").Status; st != "running" {
+		t.Errorf("state after resume = %s, want running", st)
+	}
+	b.MustFail([]string{`cannot resume container "frz": it is running, not paused`}, "resume", "frz")
+
+	b.MustRun("pause", "frz")
+	b.MustFail([]string{"it is paused"}, "delete", "frz")
+	b.MustRun("delete", "--force", "frz")
+	if _, err := os.Stat(containerCgroup(t, "freezer", "frz")); !os.IsNotExist(err) {
+		t.Errorf("cgroup left after delete --force of a paused container: %v", err)
+	}
+}
+
+// TestCgroupPauseStopped refuses to pause a container that has stopped.
+func TestCgroupPauseStopped(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "done", "true")
+	startDetached(t, b, bun, "done")
+	waitFor(t, "the container to stop", func() bool { return b.State("done").Status == "stopped" })
+	b.MustFail([]string{`cannot pause container "done": it is stopped`}, "pause", "done")
+	b.MustFail([]string{`cannot resume container "done": it is stopped, not paused`}, "resume", "done")
+	b.MustFail([]string{`container "done" is not running`}, "events", "done")
+	b.MustRun("delete", "done")
+}
+
+// TestCgroupUpdate changes limits of a running container with flags, with
+// a resources file and with JSON on stdin, and checks the files.
+func TestCgroupUpdate(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "upd", "sleep", "1000")
+	startDetached(t, b, bun, "upd")
+	v2 := unifiedHost()
+	swap := hasCgroupFile(t, "memory", "upd", map[bool]string{false: "memory.memsw.limit_in_bytes", true: "memory.swap.max"}[v2])
+
+	args := []string{"update", "--memory", "64m", "--memory-reservation", "32M", "--cpu-share", "512",
+		"--cpu-quota", "20000", "--cpu-period", "100000", "--pids-limit", "50", "--cpuset-cpus", "0"}
+	if swap {
+		args = append(args, "--memory-swap", "128m")
+	}
+	b.MustRun(append(args, "upd")...)
+	want := map[[2]string]string{
+		{"memory", "memory.limit_in_bytes"}:      "67108864",
+		{"memory", "memory.soft_limit_in_bytes"}: "33554432",
+		{"cpu", "cpu.shares"}:                    "512",
+		{"cpu", "cpu.cfs_quota_us"}:              "20000",
+		{"cpu", "cpu.cfs_period_us"}:             "100000",
+		{"pids", "pids.max"}:                     "50",
+		{"cpuset", "cpuset.cpus"}:                "0",
+	}
+	if swap {
+		want[[2]string{"memory", "memory.memsw.limit_in_bytes"}] = "134217728"
+	}
+	if v2 {
+		want = map[[2]string]string{
+			{"memory", "memory.max"}:  "67108864",
+			{"memory", "memory.low"}:  "33554432",
+			{"cpu", "cpu.weight"}:     "59",
+			{"cpu", "cpu.max"}:        "20000 100000",
+			{"pids", "pids.max"}:      "50",
+			{"cpuset", "cpuset.cpus"}: "0",
+		}
+		if swap {
+			want[[2]string{"memory", "memory.swap.max"}] = "67108864"
+		}
+	}
+	checkFiles(t, "upd", want)
+
+	// A resources file: only what it names changes; quota keeps its
+	// period.
+	res := filepath.Join(t.TempDir(), "res.json")
+	writeFile(t, res, `{"memory": {"limit": 100663296}, "cpu": {"quota": 30000}, "pids": {"limit": 60}}`)
+	b.MustRun("update", "--resources", res, "upd")
+	if v2 {
+		checkFiles(t, "upd", map[[2]string]string{
+			{"memory", "memory.max"}: "100663296", {"cpu", "cpu.max"}: "30000 100000", {"pids", "pids.max"}: "60", {"memory", "memory.low"}: "33554432",
+		})
+	} else {
+		checkFiles(t, "upd", map[[2]string]string{
+			{"memory", "memory.limit_in_bytes"}: "100663296", {"cpu", "cpu.cfs_quota_us"}: "30000", {"pids", "pids.max"}: "60", {"cpu", "cpu.shares"}: "512",
+		})
+	}
+
+	// The same from stdin, lifting the limits.
+	stdin, err := os.Open(writeTemp(t, `{"memory": {"limit": -1}, "pids": {"limit": 0}, "cpu": {"quota": -1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if r := b.RunStdin(stdin, "update", "-r", "-", "upd"); r.Code != 0 {
+		t.Fatalf("update -r -: %v", r)
+	}
+	if v2 {
+		checkFiles(t, "upd", map[[2]string]string{{"memory", "memory.max"}: "max", {"pids", "pids.max"}: "max", {"cpu", "cpu.max"}: "max 100000"})
+	} else {
+		checkFiles(t, "upd", map[[2]string]string{{"pids", "pids.max"}: "max", {"cpu", "cpu.cfs_quota_us"}: "-1"})
+		if got := cgroupFile(t, "memory", "upd", "memory.limit_in_bytes"); len(got) < 15 {
+			t.Errorf("memory.limit_in_bytes = %s, want no limit", got)
+		}
+	}
+
+	// Bad input changes nothing.
+	b.MustFail([]string{`invalid --memory "lots"`}, "update", "--memory", "lots", "upd")
+	b.MustFail([]string{"cpu.shares 1: must be 2 to 262144"}, "update", "--cpu-share", "1", "upd")
+	b.MustFail([]string{"invalid linux.resources JSON"}, "update", "-r", writeTemp(t, `{"memory": 5}`), "upd")
+	b.MustFail([]string{"read --resources", "no such file"}, "update", "-r", "/nonexistent.json", "upd")
+	checkFiles(t, "upd", map[[2]string]string{{"pids", "pids.max"}: "max"})
+	if r := b.MustRun("update", "--kernel-memory", "1m", "upd"); !strings.Contains(r.Stderr, "--kernel-memory is obsolete and ignored") {
+		t.Errorf("update --kernel-memory: no warning in %q", r.Stderr)
+	}
+	b.MustFail([]string{`container "nosuch" does not exist`}, "update", "--memory", "1m", "nosuch")
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file")
+	writeFile(t, path, content)
+	return path
+}
+
+// checkFiles compares files of container id's cgroups, keyed by controller
+// and file name, with the values wanted.
+func checkFiles(t *testing.T, id string, want map[[2]string]string) {
+	t.Helper()
+	for key, w := range want {
+		if got := cgroupFile(t, key[0], id, key[1]); got != w {
+			t.Errorf("%s = %q, want %q", key[1], got, w)
+		}
+	}
+}
+
+// TestCgroupResources creates a container with each resource the host
+// supports and checks the kernel's files.
+func TestCgroupResources(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "res", "sleep", "1000")
+	r := resources(bun)
+	r.Memory = &specs.LinuxMemory{Limit: ptr[int64](64 << 20), Reservation: ptr[int64](16 << 20)}
+	r.CPU = &specs.LinuxCPU{Shares: ptr[uint64](2048), Quota: ptr[int64](50000), Period: ptr[uint64](200000), Cpus: "0", Mems: "0"}
+	r.Pids = &specs.LinuxPids{Limit: ptr[int64](99)}
+	r.BlockIO = &specs.LinuxBlockIO{Weight: ptr[uint16](300)}
+	dev := blockDevice(t)
+	r.BlockIO.ThrottleReadBpsDevice = []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 1 << 20}}
+	r.BlockIO.ThrottleWriteIOPSDevice = []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 100}}
+	v2 := unifiedHost()
+	if !v2 {
+		r.Memory.Swappiness = ptr[uint64](10)
+		r.Memory.DisableOOMKiller = ptr(true)
+		r.CPU.RealtimePeriod = ptr[uint64](100000)
+		r.CPU.RealtimeRuntime = ptr[int64](1000)
+	} else {
+		r.Unified = map[string]string{"memory.high": "50331648"}
+	}
+	startDetached(t, b, bun, "res")
+	devKey := fmt.Sprintf("%d:%d", dev.Major, dev.Minor)
+	if v2 {
+		checkFiles(t, "res", map[[2]string]string{
+			{"memory", "memory.max"}: "67108864", {"memory", "memory.low"}: "16777216", {"memory", "memory.high"}: "50331648",
+			{"cpu", "cpu.weight"}: "174", {"cpu", "cpu.max"}: "50000 200000",
+			{"cpuset", "cpuset.cpus"}: "0", {"cpuset", "cpuset.mems"}: "0", {"pids", "pids.max"}: "99",
+		})
+		if got := cgroupFile(t, "io", "res", "io.max"); !strings.Contains(got, devKey+" rbps=1048576 wbps=max riops=max wiops=100") {
+			t.Errorf("io.max = %q, want the limits of %s", got, devKey)
+		}
+		weightFile, weight := "io.weight", "default 2930"
+		if hasCgroupFile(t, "io", "res", "io.bfq.weight") {
+			weightFile, weight = "io.bfq.weight", "default 300"
+		}
+		if got := cgroupFile(t, "io", "res", weightFile); !strings.HasPrefix(got, weight) {
+			t.Errorf("%s = %q, want %q", weightFile, got, weight)
+		}
+		return
+	}
+	checkFiles(t, "res", map[[2]string]string{
+		{"memory", "memory.limit_in_bytes"}: "67108864", {"memory", "memory.soft_limit_in_bytes"}: "16777216",
+		{"memory", "memory.swappiness"}: "10",
+		{"cpu", "cpu.shares"}:           "2048", {"cpu", "cpu.cfs_quota_us"}: "50000", {"cpu", "cpu.cfs_period_us"}: "200000",
+		{"cpu", "cpu.rt_period_us"}: "100000", {"cpu", "cpu.rt_runtime_us"}: "1000",
+		{"cpuset", "cpuset.cpus"}: "0", {"cpuset", "cpuset.mems"}: "0", {"pids", "pids.max"}: "99",
+		{"blkio", "blkio.throttle.read_bps_device"}: devKey + " 1048576", {"blkio", "blkio.throttle.write_iops_device"}: devKey + " 100",
+	})
+	if cgroupKey(t, "memory", "res", "memory.oom_control", "oom_kill_disable") != 1 {
+		t.Error("memory.oom_control: oom_kill_disable is not 1")
+	}
+	weightFile := "blkio.weight"
+	if !hasCgroupFile(t, "blkio", "res", weightFile) {
+		weightFile = "blkio.bfq.weight"
+	}
+	if got := cgroupFile(t, "blkio", "res", weightFile); got != "300" && !strings.HasPrefix(got, "default 300") {
+		t.Errorf("%s = %q, want 300", weightFile, got)
+	}
+}
+
+// blockDevice returns the numbers of a disk of the host, for throttling
+// rules, which the kernel accepts only for a real block device.
+func blockDevice(t *testing.T) specs.LinuxBlockIODevice {
+	t.Helper()
+	entries, _ := os.ReadDir("/sys/block")
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
+		if err != nil || strings.HasPrefix(e.Name(), "loop") || strings.HasPrefix(e.Name(), "zram") || strings.HasPrefix(e.Name(), "ram") {
+			continue
+		}
+		var d specs.LinuxBlockIODevice
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(data)), "%d:%d", &d.Major, &d.Minor); err == nil {
+			return d
+		}
+	}
+	t.Skip("skip: no disk in /sys/block to throttle")
+	return specs.LinuxBlockIODevice{}
+}
+
+// TestCgroupSwapAndHugetlb sets the limits that need kernel features some
+// hosts lack, and skips each one the host does not have.
+func TestCgroupSwapAndHugetlb(t *testing.T) {
+	b := newBerth(t)
+	probe := cgroupBundle(t, "probe", "sleep", "1000")
+	startDetached(t, b, probe, "probe")
+	v2 := unifiedHost()
+	swapFile := map[bool]string{false: "memory.memsw.limit_in_bytes", true: "memory.swap.max"}[v2]
+	hugeFile := map[bool]string{false: "hugetlb.2MB.limit_in_bytes", true: "hugetlb.2MB.max"}[v2]
+	haveSwap := hasCgroupFile(t, "memory", "probe", swapFile)
+	haveHuge := false
+	if v2 {
+		haveHuge = hasCgroupFile(t, "hugetlb", "probe", hugeFile)
+	} else if _, err := os.Stat("/sys/fs/cgroup/hugetlb"); err == nil {
+		haveHuge = hasCgroupFile(t, "hugetlb", "probe", hugeFile)
+	}
+	b.MustRun("delete", "--force", "probe")
+
+	t.Run("swap", func(t *testing.T) {
+		if !haveSwap {
+			t.Skipf("skip: this kernel has no swap accounting (no %s); runs in the v2 VM", swapFile)
+		}
+		bun := cgroupBundle(t, "swap", "sleep", "1000")
+		bun.Spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr[int64](32 << 20), Swap: ptr[int64](48 << 20)}}
+		startDetached(t, b, bun, "swap")
+		want := map[bool]string{false: "50331648", true: "16777216"}[v2]
+		if got := cgroupFile(t, "memory", "swap", swapFile); got != want {
+			t.Errorf("%s = %s, want %s", swapFile, got, want)
+		}
+	})
+	t.Run("hugetlb", func(t *testing.T) {
+		if !haveHuge {
+			t.Skip("skip: no hugetlb controller for the container here (a hybrid host keeps it in the v2 hierarchy); runs in the v2 VM")
+		}
+		bun := cgroupBundle(t, "huge", "sleep", "1000")
+		bun.Spec.Linux.Resources = &specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}}
+		startDetached(t, b, bun, "huge")
+		if got := cgroupFile(t, "hugetlb", "huge", hugeFile); got != "4194304" {
+			t.Errorf("%s = %s, want 4194304", hugeFile, got)
+		}
+	})
+}
+
+// TestCgroupDevices makes device nodes inside the container: one the
+// policy allows opens, one it does not fails with EPERM (devices.deny on
+// v1, the eBPF program on v2), unless the config allows it.
+func TestCgroupDevices(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "dev1")
+	caps := bun.Spec.Process.Capabilities
+	caps.Bounding = append(caps.Bounding, "CAP_MKNOD")
+	caps.Effective = append(caps.Effective, "CAP_MKNOD")
+	caps.Permitted = append(caps.Permitted, "CAP_MKNOD")
+	// /dev/fuse (10:229) is not among the default devices, and opening
+	// it needs no privilege of its own.
+	script(bun, `mknod /dev/fuse2 c 10 229 && mknod /dev/zero2 c 1 5 || exit 9
+head -c 1 /dev/zero2 >/dev/null && echo zero ok
+(exec 3</dev/fuse2) 2>/tmp/err; echo "fuse $? $(cat /tmp/err)"`)
+	tmpfsTmp(bun)
+	out := runInside(t, b, bun, "dev1")
+	if !strings.Contains(out, "zero ok") {
+		t.Errorf("an allowed device did not open:\n%s", out)
+	}
+	if !strings.Contains(out, "fuse 1") && !strings.Contains(out, "fuse 2") || !strings.Contains(out, "not permitted") {
+		t.Errorf("a disallowed device opened, or failed for another reason than EPERM:\n%s", out)
+	}
+
+	r := resources(bun)
+	r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr[int64](10), Minor: ptr[int64](229), Access: "r"})
+	if out := runInside(t, b, bun, "dev2"); !strings.Contains(out, "fuse 0") {
+		t.Errorf("a device the config allows did not open:\n%s", out)
+	}
+}
+
+// TestCgroupNamespace checks that the container sees its own cgroup as the
+// root of each hierarchy.
+func TestCgroupNamespace(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "cgns", "cat", "/proc/self/cgroup")
+	out := runInside(t, b, bun, "cgns")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasSuffix(line, ":/") {
+			t.Errorf("/proc/self/cgroup inside: %q, want the root /", line)
+		}
+	}
+}
+
+// TestCgroupDeleteRemoves checks that delete removes the cgroup in every
+// hierarchy, and that ps lists the container's processes.
+func TestCgroupDeleteRemoves(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "gone", "sleep", "1000")
+	startDetached(t, b, bun, "gone")
+	init := b.State("gone").Pid
+	table := b.MustRun("ps", "gone", "--", "-o", "pid,comm").Stdout
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "PID") || !strings.HasPrefix(strings.TrimSpace(lines[1]), strconv.Itoa(init)+" ") {
+		t.Errorf("ps table = %q, want the header and init (%d)", table, init)
+	}
+	b.MustFail([]string{`unknown --format "yaml"`}, "ps", "--format", "yaml", "gone")
+	var dirs []string
+	for _, c := range []string{"memory", "cpu", "pids", "freezer", "devices"} {
+		dirs = append(dirs, containerCgroup(t, c, "gone"))
+	}
+	b.MustRun("delete", "--force", "gone")
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("cgroup %s left after delete (%v)", dir, err)
+		}
+	}
+}
+
+// TestCgroupBadResources refuses invalid or unsupported resources before
+// anything is made.
+func TestCgroupBadResources(t *testing.T) {
+	b := newBerth(t)
+	tests := []struct {
+		name string
+		r    specs.LinuxResources
+		want string
+	}{
+		{"shares", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr[uint64](1)}}, "cpu.shares 1: must be 2 to 262144"},
+		{"cpus", specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "3-1"}}, `cpu.cpus "3-1"`},
+		{"swap", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr[int64](2 << 20), Swap: ptr[int64](1 << 20)}}, "memory.swap 1048576 is below memory.limit"},
+		{"pagesize", specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "3MB", Limit: 1}}}, `pageSize "3MB"`},
+		{"device type", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "z"}}}, `devices[0]: type "z"`},
+		{"weight", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: ptr[uint16](5000)}}, "blockIO.weight 5000"},
+	}
+	if unifiedHost() {
+		tests = append(tests, struct {
+			name string
+			r    specs.LinuxResources
+			want string
+		}{"network on v2", specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: ptr[uint32](1)}}, "unsupported linux.resources on cgroup v2: network"})
+	} else {
+		tests = append(tests, struct {
+			name string
+			r    specs.LinuxResources
+			want string
+		}{"unified on v1", specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}, "unified sets cgroup v2 files, and this host uses cgroup v1"})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bun := newBundle(t, "true")
+			bun.Spec.Linux.Resources = &tt.r
+			bun.Save(t)
+			mustFailClean(b, []string{tt.want}, "run", "--bundle", bun.Dir, "bad")
+		})
+	}
+}

@@ -1,0 +1,274 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/cgroups/devices"
+	"github.com/berthrt/berth/libcontainer/cgroups/stats"
+)
+
+// errNoCgroup is returned for a container whose state records no cgroup,
+// which only a create that crashed half way leaves.
+var errNoCgroup = errors.New("it has no cgroup")
+
+// Pause freezes every process of a created or running container.
+func (c *Container) Pause() error {
+	entry, err := c.store.Lock(c.p.ID)
+	if err != nil {
+		return err
+	}
+	defer entry.Unlock()
+	switch st := c.Status(); st {
+	case specs.StateCreated, specs.StateRunning:
+	default:
+		return fmt.Errorf("cannot pause container %q: it is %s", c.p.ID, st)
+	}
+	cg, err := c.mustCgroup("pause")
+	if err != nil {
+		return err
+	}
+	if err := cg.Freeze(); err != nil {
+		return fmt.Errorf("pause container %q: %w", c.p.ID, err)
+	}
+	return nil
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	entry, err := c.store.Lock(c.p.ID)
+	if err != nil {
+		return err
+	}
+	defer entry.Unlock()
+	if st := c.Status(); st != StatePaused {
+		return fmt.Errorf("cannot resume container %q: it is %s, not paused", c.p.ID, st)
+	}
+	cg, err := c.mustCgroup("resume")
+	if err != nil {
+		return err
+	}
+	if err := cg.Thaw(); err != nil {
+		return fmt.Errorf("resume container %q: %w", c.p.ID, err)
+	}
+	return nil
+}
+
+// Update changes the resource limits of a container that has not stopped.
+// The fields r sets replace those the container has; the rest stay. Device
+// rules cannot be changed this way and are ignored, as runc does. The
+// container's saved config is updated too, so that a later Update knows
+// the limits that depend on each other (swap on memory, quota on period).
+func (c *Container) Update(r *specs.LinuxResources) error {
+	entry, err := c.store.Lock(c.p.ID)
+	if err != nil {
+		return err
+	}
+	defer entry.Unlock()
+	if st := c.Status(); st == specs.StateStopped {
+		return fmt.Errorf("cannot update container %q: it has stopped", c.p.ID)
+	}
+	cg, err := c.mustCgroup("update")
+	if err != nil {
+		return err
+	}
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	merged := mergeResources(spec.Linux.Resources, r)
+	set := *merged
+	set.Devices = nil
+	if err := cg.Validate(&set); err != nil {
+		return fmt.Errorf("update container %q: %w", c.p.ID, err)
+	}
+	if err := cg.Set(&set); err != nil {
+		return fmt.Errorf("update container %q: %w", c.p.ID, err)
+	}
+	spec.Linux.Resources = merged
+	return writeJSON(filepath.Join(entry.Dir(), configFileName), spec)
+}
+
+// Processes lists the pids, in the runtime's pid namespace, of every
+// process in the container's cgroup.
+func (c *Container) Processes() ([]int, error) {
+	cg, err := c.mustCgroup("list processes of")
+	if err != nil {
+		return nil, err
+	}
+	pids, err := cg.Pids()
+	if err != nil {
+		return nil, fmt.Errorf("list processes of container %q: %w", c.p.ID, err)
+	}
+	return pids, nil
+}
+
+// Stats reads the container's cgroup counters.
+func (c *Container) Stats() (*stats.Stats, error) {
+	cg, err := c.mustCgroup("read stats of")
+	if err != nil {
+		return nil, err
+	}
+	s, err := cg.Stats()
+	if err != nil {
+		return nil, fmt.Errorf("read stats of container %q: %w", c.p.ID, err)
+	}
+	return s, nil
+}
+
+// NotifyOOM returns a channel that receives a value each time the kernel
+// runs out of memory in the container's cgroup, and is closed once the
+// cgroup is gone (cgroup v1) or empty (v2).
+func (c *Container) NotifyOOM() (<-chan struct{}, error) {
+	cg, err := c.mustCgroup("watch")
+	if err != nil {
+		return nil, err
+	}
+	ch, err := cg.NotifyOOM()
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", c.p.ID, err)
+	}
+	return ch, nil
+}
+
+func (c *Container) mustCgroup(action string) (cgroups.Manager, error) {
+	if len(c.p.CgroupPaths) == 0 {
+		return nil, fmt.Errorf("cannot %s container %q: %w", action, c.p.ID, errNoCgroup)
+	}
+	return c.cgroup()
+}
+
+// paused reports whether the container's cgroup is frozen. It reads one
+// file, as Status runs for every container that `list` shows.
+func (c *Container) paused() bool {
+	if len(c.p.CgroupPaths) == 0 {
+		return false
+	}
+	cg, err := c.cgroup()
+	if err != nil {
+		return false
+	}
+	frozen, err := cg.Frozen()
+	return err == nil && frozen
+}
+
+// containerResources returns the resources create applies: the config's,
+// with the device rules completed by an allow rule for each device the
+// config creates and by the defaults every container gets.
+func containerResources(s *specs.Spec) *specs.LinuxResources {
+	var r specs.LinuxResources
+	var devs []specs.LinuxDevice
+	if s.Linux != nil {
+		if s.Linux.Resources != nil {
+			r = *s.Linux.Resources
+		}
+		devs = s.Linux.Devices
+	}
+	rules := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
+	rules = append(rules, devices.ForDevices(devs)...)
+	r.Devices = append(rules, devices.DefaultRules()...)
+	return &r
+}
+
+// mergeResources returns old with the fields that update sets replaced, as
+// runc's update merges them. old is not changed.
+func mergeResources(old, update *specs.LinuxResources) *specs.LinuxResources {
+	var m specs.LinuxResources
+	if old != nil {
+		m = *old
+	}
+	if update == nil {
+		return &m
+	}
+	if u := update.Memory; u != nil {
+		mem := specs.LinuxMemory{}
+		if m.Memory != nil {
+			mem = *m.Memory
+		}
+		override(&mem.Limit, u.Limit)
+		override(&mem.Reservation, u.Reservation)
+		override(&mem.Swap, u.Swap)
+		override(&mem.KernelTCP, u.KernelTCP)
+		override(&mem.Swappiness, u.Swappiness)
+		override(&mem.DisableOOMKiller, u.DisableOOMKiller)
+		override(&mem.CheckBeforeUpdate, u.CheckBeforeUpdate)
+		if u.Limit != nil && *u.Limit == -1 && u.Swap == nil {
+			// No memory limit means no memory+swap limit either.
+			unlimited := int64(-1)
+			mem.Swap = &unlimited
+		}
+		m.Memory = &mem
+	}
+	if u := update.CPU; u != nil {
+		cpu := specs.LinuxCPU{}
+		if m.CPU != nil {
+			cpu = *m.CPU
+		}
+		override(&cpu.Shares, u.Shares)
+		override(&cpu.Quota, u.Quota)
+		override(&cpu.Burst, u.Burst)
+		override(&cpu.Period, u.Period)
+		override(&cpu.RealtimeRuntime, u.RealtimeRuntime)
+		override(&cpu.RealtimePeriod, u.RealtimePeriod)
+		override(&cpu.Idle, u.Idle)
+		if u.Cpus != "" {
+			cpu.Cpus = u.Cpus
+		}
+		if u.Mems != "" {
+			cpu.Mems = u.Mems
+		}
+		m.CPU = &cpu
+	}
+	if u := update.Pids; u != nil && u.Limit != nil {
+		m.Pids = &specs.LinuxPids{Limit: u.Limit}
+	}
+	if u := update.BlockIO; u != nil {
+		b := specs.LinuxBlockIO{}
+		if m.BlockIO != nil {
+			b = *m.BlockIO
+		}
+		override(&b.Weight, u.Weight)
+		override(&b.LeafWeight, u.LeafWeight)
+		replace(&b.WeightDevice, u.WeightDevice)
+		replace(&b.ThrottleReadBpsDevice, u.ThrottleReadBpsDevice)
+		replace(&b.ThrottleWriteBpsDevice, u.ThrottleWriteBpsDevice)
+		replace(&b.ThrottleReadIOPSDevice, u.ThrottleReadIOPSDevice)
+		replace(&b.ThrottleWriteIOPSDevice, u.ThrottleWriteIOPSDevice)
+		m.BlockIO = &b
+	}
+	replace(&m.HugepageLimits, update.HugepageLimits)
+	if update.Network != nil {
+		m.Network = update.Network
+	}
+	if update.Rdma != nil {
+		m.Rdma = update.Rdma
+	}
+	if update.Unified != nil {
+		unified := make(map[string]string, len(m.Unified)+len(update.Unified))
+		maps.Copy(unified, m.Unified)
+		maps.Copy(unified, update.Unified)
+		m.Unified = unified
+	}
+	return &m
+}
+
+func override[T any](dst **T, src *T) {
+	if src != nil {
+		v := *src
+		*dst = &v
+	}
+}
+
+func replace[T any](dst *[]T, src []T) {
+	if src != nil {
+		*dst = src
+	}
+}
