@@ -25,13 +25,14 @@ var featuresCommand = &cli.Command{
 }
 
 // supportedFeatures lists only what berth implements today. Fields left
-// nil mean "unknown" to a reader, so parts berth lacks altogether (hooks,
-// user and time namespaces) are left out rather than claimed.
+// nil mean "unknown" to a reader, so parts berth lacks are left out rather
+// than claimed.
 func supportedFeatures() *features.Features {
 	yes, no := true, false
 	return &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
+		Hooks:         libcontainer.HookKinds(),
 		MountOptions:  rootfs.MountOptions(),
 		Linux: &features.Linux{
 			Namespaces:   libcontainer.Namespaces(),

@@ -34,8 +34,9 @@ var killCommand = &cli.Command{
 // parseSignal accepts a number, or a name with or without "SIG", in any case.
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("unknown signal %q: numbers run from 1 to 64", s)
+		// 0 only checks that the process exists, as kill(1) and runc allow.
+		if n < 0 || n > 64 {
+			return 0, fmt.Errorf("unknown signal %q: numbers run from 0 to 64", s)
 		}
 		return unix.Signal(n), nil
 	}

@@ -21,6 +21,12 @@ var runCommand = &cli.Command{
 	}, createFlags...),
 	Action: func(c *cli.Context) error {
 		detach := c.Bool("detach")
+		if !detach {
+			// init is our grandchild when it has a pid namespace.
+			if err := libcontainer.SetSubreaper(); err != nil {
+				return err
+			}
+		}
 		// Catch signals before the container exists, so none is lost in
 		// between; they are forwarded once it runs.
 		sigs := make(chan os.Signal, 64)
@@ -50,7 +56,7 @@ var runCommand = &cli.Command{
 			return nil
 		}
 		go forwardSignals(sigs, ctr.Pid(), tty)
-		ps, err := ctr.Wait()
+		ws, err := ctr.Wait()
 		signal.Stop(sigs)
 		if tty != nil {
 			tty.close()
@@ -63,7 +69,7 @@ var runCommand = &cli.Command{
 				return err
 			}
 		}
-		return exitCode(exitStatus(ps.Sys().(syscall.WaitStatus)))
+		return exitCode(exitStatus(syscall.WaitStatus(ws)))
 	},
 }
 

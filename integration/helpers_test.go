@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -335,3 +336,7 @@ func writeJSONFile(t *testing.T, path string, v any) {
 	}
 	writeFile(t, path, string(data))
 }
+
+type syscallStat = syscall.Stat_t
+
+func itoa(n int) string { return strconv.Itoa(n) }

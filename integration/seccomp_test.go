@@ -526,6 +526,10 @@ func TestFeaturesHold(t *testing.T) {
 	for _, ns := range f.Linux.Namespaces {
 		bun.Spec.Linux.Namespaces = append(bun.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.LinuxNamespaceType(ns)})
 	}
+	// A user namespace needs id maps; the identity keeps the rootfs,
+	// owned by the host's root, reachable.
+	identity := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 65536}}
+	bun.Spec.Linux.UIDMappings, bun.Spec.Linux.GIDMappings = identity, identity
 	bun.Save(t)
 	if r := b.RunContainer(bun, "all"); r.Code != 0 || r.Stdout != "ran\n" {
 		t.Fatalf("a container with everything features lists: %v", r)

@@ -37,24 +37,30 @@ type persisted struct {
 	Owner         string            `json:"owner"`
 	Annotations   map[string]string `json:"annotations,omitempty"`
 	CgroupPaths   map[string]string `json:"cgroupPaths,omitempty"`
+	// HasHooks spares start and delete reading the config when it has no
+	// hooks to run.
+	HasHooks bool `json:"hasHooks,omitempty"`
 }
 
 // State is the OCI state of a container plus the fields runc adds, in
-// runc's JSON shape; engines parse it.
+// runc's JSON shape, which engines parse: pid is always there (0 once the
+// container has stopped).
 type State struct {
-	specs.State
-	Rootfs  string    `json:"rootfs"`
-	Created time.Time `json:"created"`
-	Owner   string    `json:"owner"`
+	Version     string               `json:"ociVersion"`
+	ID          string               `json:"id"`
+	Pid         int                  `json:"pid"`
+	Status      specs.ContainerState `json:"status"`
+	Bundle      string               `json:"bundle"`
+	Rootfs      string               `json:"rootfs"`
+	Created     time.Time            `json:"created"`
+	Annotations map[string]string    `json:"annotations,omitempty"`
+	Owner       string               `json:"owner"`
 }
 
 // Container is one container in a state store.
 type Container struct {
 	store *state.Store
 	p     persisted
-	// init is set only in the process that created the container, which
-	// is init's parent and so the one that can wait for it.
-	init *os.Process
 }
 
 // ID returns the container's id.
@@ -96,16 +102,14 @@ func (c *Container) Status() specs.ContainerState {
 // State returns the container's state in the OCI (and runc) shape.
 func (c *Container) State() State {
 	st := State{
-		State: specs.State{
-			Version:     specs.Version,
-			ID:          c.p.ID,
-			Status:      c.Status(),
-			Bundle:      c.p.Bundle,
-			Annotations: c.p.Annotations,
-		},
-		Rootfs:  c.p.Rootfs,
-		Created: c.p.Created,
-		Owner:   c.p.Owner,
+		Version:     specs.Version,
+		ID:          c.p.ID,
+		Status:      c.Status(),
+		Bundle:      c.p.Bundle,
+		Rootfs:      c.p.Rootfs,
+		Created:     c.p.Created,
+		Annotations: c.p.Annotations,
+		Owner:       c.p.Owner,
 	}
 	if st.Status != specs.StateStopped {
 		st.Pid = c.p.InitPid

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/moby/sys/user"
@@ -38,16 +36,6 @@ type CreateOptions struct {
 	// ConsoleSocket receives the pty master when process.terminal is
 	// set (see DialConsoleSocket and ConsolePair).
 	ConsoleSocket *os.File
-}
-
-// cloneFlags maps namespace types created at clone time. The cgroup
-// namespace is not here: init unshares it once it is in its cgroup.
-var cloneFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
 }
 
 // Create makes a container and leaves its init waiting for Start. On any
@@ -85,15 +73,18 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	var cg cgroups.Manager
-	var cmd *exec.Cmd
+	var pid int
 	defer func() {
 		if err == nil {
 			err = entry.Unlock()
 			return
 		}
-		if cmd != nil && cmd.Process != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+		// pid is never 0 here: kill(0) would signal our process group.
+		if pid > 0 {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			// Reaped here only if it is our child (no pid namespace);
+			// otherwise whoever adopted it reaps it.
+			_, _ = unix.Wait4(pid, nil, unix.WNOHANG, nil)
 		}
 		if cg != nil {
 			_ = cg.Destroy()
@@ -118,24 +109,28 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 
 	cg = newCg
 
+	plan, err := planNamespaces(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	defer plan.close()
 	parentEnd, childEnd, err := socketPair()
 	if err != nil {
 		return nil, err
 	}
 	defer parentEnd.Close()
-	cmd, err = initCommand(o, childEnd, fifo, agent)
+	sync := newSyncPipe(parentEnd)
+	pid, err = launchInit(o, plan, sync, childEnd, fifo, agent)
 	childEnd.Close()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	pid := cmd.Process.Pid
 	if err := cg.Apply(pid); err != nil {
 		return nil, err
 	}
 	if err := cg.Set(resources); err != nil {
 		return nil, err
 	}
-	sync := newSyncPipe(parentEnd)
 	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
 		ID:           o.ID,
 		Spec:         o.Spec,
@@ -144,16 +139,13 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		NoNewKeyring: o.NoNewKeyring,
 		PreserveFDs:  o.PreserveFDs,
 		CgroupNS:     hasNamespace(o.Spec, specs.CgroupNamespace),
+		Pid:          pid,
+		Bundle:       o.Bundle,
 		SeccompState: o.seccompAgentState(pid),
 	}}); err != nil {
 		return nil, err
 	}
-	if _, err := sync.recv(msgReady); err != nil {
-		if errors.Is(err, errPeerGone) {
-			werr := cmd.Wait()
-			cmd = nil
-			return nil, fmt.Errorf("container init exited before it was ready: %v", werr)
-		}
+	if err := awaitReady(sync, o, pid); err != nil {
 		return nil, err
 	}
 
@@ -161,7 +153,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
 	}
-	c = &Container{store: store, init: cmd.Process, p: persisted{
+	c = &Container{store: store, p: persisted{
 		ID:            o.ID,
 		InitPid:       pid,
 		InitStartTime: start,
@@ -171,6 +163,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		Owner:         ownerName(),
 		Annotations:   o.Spec.Annotations,
 		CgroupPaths:   cg.Paths(),
+		HasHooks:      hasHooks(o.Spec),
 	}}
 	if err := entry.Save(&c.p); err != nil {
 		return nil, err
@@ -187,29 +180,14 @@ func checkCreatable(s *specs.Spec) error {
 	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
 		return err
 	}
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Path != "" {
-			return fmt.Errorf("joining an existing %s namespace (path %q) is not supported yet", ns.Type, ns.Path)
-		}
-		if ns.Type == specs.UserNamespace || ns.Type == specs.TimeNamespace {
-			return fmt.Errorf("%s namespaces are not supported yet", ns.Type)
-		}
-	}
-	if s.Hostname != "" && !hasNamespace(s, specs.UTSNamespace) {
-		return errors.New("config.json sets hostname but has no new uts namespace: add one or drop hostname")
-	}
 	return nil
 }
 
-// initCommand starts `berth init` in the container's new namespaces.
-// seccompAgent, when not nil, is the connection to the seccomp agent.
-func initCommand(o CreateOptions, syncEnd, fifo, seccompAgent *os.File) (*exec.Cmd, error) {
-	var flags uintptr
-	for _, ns := range o.Spec.Linux.Namespaces {
-		flags |= cloneFlags[ns.Type]
-	}
+// launchInit starts the container's init in its namespaces and returns its
+// pid.
+func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, seccompAgent *os.File) (int, error) {
 	sp := newSpawn(o.PreserveFDs)
-	sp.pass(envSyncFD, syncEnd)
+	syncFD := sp.pass(envSyncFD, syncEnd)
 	sp.pass(envFifoFD, fifo)
 	if o.ConsoleSocket != nil {
 		sp.pass(envConsoleFD, o.ConsoleSocket)
@@ -217,13 +195,34 @@ func initCommand(o CreateOptions, syncEnd, fifo, seccompAgent *os.File) (*exec.C
 	if seccompAgent != nil {
 		sp.pass(envSeccompFD, seccompAgent)
 	}
-	return sp.start(o.Bundle, o.Stdin, o.Stdout, o.Stderr, &syscall.SysProcAttr{
-		Cloneflags: flags,
-		Setsid:     true,
-		// If create dies during set-up, so does init; init clears this
-		// once it is ready.
-		Pdeathsig: unix.SIGKILL,
-	})
+	return sp.launch(sync, plan.words(sp, syncFD), o.Spec.Linux, o.Bundle, o.Stdin, o.Stdout, o.Stderr)
+}
+
+// awaitReady waits for init to finish its set-up, running the hooks that
+// belong to the runtime's namespaces when init reaches them.
+func awaitReady(sync *syncPipe, o CreateOptions, pid int) error {
+	for {
+		m, err := sync.recvAny(msgReady)
+		if errors.Is(err, errPeerGone) {
+			return errors.New("container init exited before it was ready")
+		}
+		if err != nil {
+			return err
+		}
+		switch m.Type {
+		case msgReady:
+			return nil
+		case msgHooks:
+			if err := runCreateHooks(o.ID, o.Bundle, o.Spec, pid); err != nil {
+				return err
+			}
+			if err := sync.send(syncMsg{Type: msgHooksDone}); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("protocol error: got %q message, want %q", m.Type, msgReady)
+		}
+	}
 }
 
 func socketPair() (parent, child *os.File, err error) {

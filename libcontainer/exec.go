@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
-
-// envNsenter tells libcontainer/nsenter's constructor what to join.
-const envNsenter = "_BERTH_NSENTER"
 
 // ExecOptions describe a process to run in an existing container.
 type ExecOptions struct {
@@ -87,32 +83,18 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	sp := newSpawn(o.PreserveFDs)
 	syncFD := sp.pass(envSyncFD, childEnd)
 	pidfdFD := sp.pass("", os.NewFile(uintptr(pidfd), "init pidfd"))
-	sp.env = append(sp.env, fmt.Sprintf("%s=sync=%d pidfd=%d:%x", envNsenter, syncFD, pidfdFD, flags))
 	if o.ConsoleSocket != nil {
 		sp.pass(envConsoleFD, o.ConsoleSocket)
 	}
 	if agent != nil {
 		sp.pass(envSeccompFD, agent)
 	}
-	cmd, err := sp.start("", o.Stdin, o.Stdout, o.Stderr, &syscall.SysProcAttr{Setsid: true, Pdeathsig: unix.SIGKILL})
+	sync := newSyncPipe(parentEnd)
+	pid, err := sp.launch(sync, fmt.Sprintf("sync=%d pidfd=%d:%x", syncFD, pidfdFD, flags), nil, "", o.Stdin, o.Stdout, o.Stderr)
 	childEnd.Close()
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 	}
-	sync := newSyncPipe(parentEnd)
-	// The process that joined the namespaces reports the pid that goes
-	// on: its own, or its child's in the container's pid namespace.
-	m, err := sync.recv(msgPid)
-	if m != nil && m.Pid != cmd.Process.Pid {
-		// The intermediate exits at once; its child is reparented to us.
-		_ = cmd.Wait()
-	}
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
-	}
-	pid := m.Pid
 	defer func() {
 		// pid is never 0 here: kill(0) would signal our process group.
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/capabilities"
 	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/hooks"
 	"github.com/berthrt/berth/libcontainer/rootfs"
 )
 
@@ -69,15 +70,20 @@ func initContainer(sync *syncPipe) error {
 		return err
 	}
 	b := m.Bootstrap
+	// A session of its own: nsenter may have forked the process out of
+	// the one the parent started it in.
+	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("setsid: %w", err)
+	}
 	var fifo *os.File
 	var pty *rootfs.Pty
 	if b.Exec {
-		pty, err = setupExec(b.Spec.Process)
+		pty, err = execPty(b.Spec.Process)
 	} else {
 		if fifo, err = fdFromEnv(envFifoFD, "exec fifo"); err != nil {
 			return err
 		}
-		pty, err = setupContainer(b)
+		pty, err = setupContainer(sync, b)
 	}
 	if err != nil {
 		return err
@@ -85,13 +91,9 @@ func initContainer(sync *syncPipe) error {
 	return startProcess(sync, b, fifo, pty)
 }
 
-// setupExec prepares a process that joined a running container: a session
-// of its own (nsenter may have forked it out of the one it started in) and
-// a terminal from the container's devpts if it asked for one.
-func setupExec(p *specs.Process) (*rootfs.Pty, error) {
-	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
-		return nil, fmt.Errorf("setsid: %w", err)
-	}
+// execPty gives a process that joined a running container a terminal from
+// the container's devpts, if it asked for one.
+func execPty(p *specs.Process) (*rootfs.Pty, error) {
 	if !p.Terminal {
 		return nil, nil
 	}
@@ -110,7 +112,7 @@ func setupExec(p *specs.Process) (*rootfs.Pty, error) {
 // setupContainer builds the container around init: the namespaces that
 // cannot be made at clone time, the root filesystem and the system
 // identity.
-func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
+func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 	s := b.Spec
 	var hierarchies []cgroups.Mount
 	if slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" }) {
@@ -142,6 +144,7 @@ func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
 		NoPivot:     b.NoPivot,
 		Hierarchies: hierarchies,
 		CgroupNS:    b.CgroupNS,
+		BeforePivot: func() error { return beforePivotHooks(sync, b) },
 	})
 	if err == nil {
 		err = setSystemIdentity(s)
@@ -157,6 +160,26 @@ func setupContainer(b *bootstrap) (*rootfs.Pty, error) {
 		return nil, err
 	}
 	return pty, nil
+}
+
+// beforePivotHooks runs the hooks due once the container's mounts are made
+// and before its root is switched: the runtime's (prestart,
+// createRuntime), which the parent runs, then createContainer, which run
+// here, in the container's namespaces, with paths resolving on the host.
+func beforePivotHooks(sync *syncPipe, b *bootstrap) error {
+	s := b.Spec
+	if needsRuntimeHooks(s) {
+		if err := sync.send(syncMsg{Type: msgHooks}); err != nil {
+			return err
+		}
+		if _, err := sync.recv(msgHooksDone); err != nil {
+			return err
+		}
+	}
+	if s.Hooks == nil || len(s.Hooks.CreateContainer) == 0 {
+		return nil
+	}
+	return hooks.RunAll("createContainer", s.Hooks.CreateContainer, ociState(b.ID, b.Bundle, s, specs.StateCreating, b.Pid))
 }
 
 // startProcess gives the calling process the attributes of the spec's
@@ -228,6 +251,15 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if fifo != nil {
 		if err := waitForStart(fifo); err != nil {
 			os.Exit(1) // nobody is listening any more
+		}
+		// startContainer hooks run in the container, after start and
+		// before the user's process; paths resolve in the container.
+		if s := b.Spec; s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+			st := ociState(b.ID, b.Bundle, s, specs.StateCreated, b.Pid)
+			if err := hooks.RunAll("startContainer", s.Hooks.StartContainer, st); err != nil {
+				fmt.Fprintln(os.Stderr, "berth:", err)
+				os.Exit(1)
+			}
 		}
 	}
 	if p.NoNewPrivileges {

@@ -43,23 +43,33 @@ func (c *Container) Start() error {
 	if err := os.Remove(fifoPath); err != nil {
 		return fmt.Errorf("remove exec fifo of %q: %w", c.p.ID, err)
 	}
+	if c.p.HasHooks {
+		s, err := c.Spec()
+		if err != nil {
+			return err
+		}
+		if s.Hooks.Poststart != nil {
+			runWarnHooks("poststart", s.Hooks.Poststart, ociState(c.p.ID, c.p.Bundle, s, specs.StateRunning, c.p.InitPid))
+		}
+	}
 	return nil
 }
 
-// Wait waits for the container's init to exit and returns its status. Only
-// the process that created the container can wait for it.
-func (c *Container) Wait() (*os.ProcessState, error) {
-	if c.init == nil {
-		return nil, errors.New("only the process that created a container can wait for it")
-	}
-	return c.init.Wait()
+// Wait waits for the container's init to exit and returns its wait
+// status. Only the process that created the container can wait for it, and
+// only as a child subreaper (see SetSubreaper): init is its grandchild when
+// it has a pid namespace.
+func (c *Container) Wait() (unix.WaitStatus, error) {
+	return WaitPid(c.p.InitPid)
 }
 
 // Signal sends sig to the container's init, or with all to every process in
 // its cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	st := c.Status()
-	if st != specs.StateCreated && st != specs.StateRunning && st != StatePaused {
+	// With --all a stopped container may still hold processes: without a
+	// pid namespace they outlive init.
+	if st != specs.StateCreated && st != specs.StateRunning && st != StatePaused && !(all && st == specs.StateStopped) {
 		return fmt.Errorf("cannot signal container %q: it is %s", c.p.ID, st)
 	}
 	if all {
@@ -156,6 +166,12 @@ func (c *Container) destroy(entry *state.Entry, force bool) error {
 		}
 		if err := cg.Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup of container %q: %w", c.p.ID, err)
+		}
+	}
+	if c.p.HasHooks {
+		// The config goes with the state directory: read it first.
+		if sp, err := c.Spec(); err == nil && sp.Hooks.Poststop != nil {
+			runWarnHooks("poststop", sp.Hooks.Poststop, ociState(c.p.ID, c.p.Bundle, sp, specs.StateStopped, 0))
 		}
 	}
 	return entry.Remove()

@@ -37,23 +37,16 @@ func (o CreateOptions) seccompAgentState(pid int) *specs.ContainerProcessState {
 	if o.Spec.Process.NoNewPrivileges {
 		status = specs.StateRunning
 	}
-	return agentState(o.Spec, pid, specs.State{
-		Version:     specs.Version,
-		ID:          o.ID,
-		Status:      status,
-		Pid:         pid,
-		Bundle:      o.Bundle,
-		Annotations: o.Spec.Annotations,
-	})
+	return agentState(o.Spec, pid, ociState(o.ID, o.Bundle, o.Spec, status, pid))
 }
 
 // seccompAgentState is what the agent receives with the notify fd of a
 // process exec'd into the container; nil when the filter does not notify.
 func (c *Container) seccompAgentState(s *specs.Spec, pid int) *specs.ContainerProcessState {
-	return agentState(s, pid, c.State().State)
+	return agentState(s, pid, ociState(c.p.ID, c.p.Bundle, s, c.Status(), c.p.InitPid))
 }
 
-func agentState(s *specs.Spec, pid int, st specs.State) *specs.ContainerProcessState {
+func agentState(s *specs.Spec, pid int, st *specs.State) *specs.ContainerProcessState {
 	if s.Linux == nil || !seccomp.UsesNotify(s.Linux.Seccomp) {
 		return nil
 	}
@@ -62,7 +55,7 @@ func agentState(s *specs.Spec, pid int, st specs.State) *specs.ContainerProcessS
 		Fds:      []string{specs.SeccompFdName},
 		Pid:      pid,
 		Metadata: s.Linux.Seccomp.ListenerMetadata,
-		State:    st,
+		State:    *st,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,6 +67,37 @@ func (s *spawn) pass(env string, f *os.File) int {
 		s.env = append(s.env, env+"="+strconv.Itoa(fd))
 	}
 	return fd
+}
+
+// envNsenter carries the nsenter constructor's instructions
+// (libcontainer/nsenter).
+const envNsenter = "_BERTH_NSENTER"
+
+// launch starts `berth init` with the nsenter instructions nsWords, follows
+// the constructor to the pid that goes on (writing the id maps of l when it
+// makes a user namespace), and reaps the intermediate process when the
+// constructor forked into a pid namespace: the pid returned is then the
+// caller's grandchild, which only a child subreaper can wait for.
+func (s *spawn) launch(sync *syncPipe, nsWords string, l *specs.Linux, dir string, stdin, stdout, stderr *os.File) (int, error) {
+	s.env = append(s.env, envNsenter+"="+nsWords)
+	cmd, err := s.start(dir, stdin, stdout, stderr, &syscall.SysProcAttr{
+		Setsid: true,
+		// If the parent dies during set-up, so does the child; init clears
+		// this once it is ready (a forked grandchild never has it, and sees
+		// the sync socket close instead).
+		Pdeathsig: unix.SIGKILL,
+	})
+	if err != nil {
+		return 0, err
+	}
+	pid, err := sync.awaitPid(cmd.Process.Pid, l)
+	if err != nil {
+		_ = cmd.Process.Kill()
+	}
+	if err != nil || pid != cmd.Process.Pid {
+		_ = cmd.Wait()
+	}
+	return pid, err
 }
 
 // start runs `berth init` from the sealed binary with the collected fds.

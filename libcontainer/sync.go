@@ -1,24 +1,32 @@
 package libcontainer
 
-// The parent (berth create/run) and the container's init talk over one
-// stream socketpair, passed to init as an inherited fd. Every message is one
-// JSON value; the conversation is strictly ordered:
+// The parent (berth create, run or exec) and the process it starts talk
+// over one stream socketpair, passed as an inherited fd. Every message is
+// one JSON value; the conversation is strictly ordered. First the nsenter
+// constructor (libcontainer/nsenter, C, before the Go runtime starts) does
+// the namespace work:
+//
+//	nsenter → parent msgIDMap      made a user namespace: write its id maps,
+//	                               then answer with one raw byte
+//	nsenter → parent msgPid        the pid of the process that goes on (its
+//	                               own, or its child's in a pid namespace)
+//	   or   → parent msgError      the namespace work failed
+//
+// Then Go's init:
 //
 //	parent → init   msgBootstrap   the config; sent after the parent has
-//	                               placed init in its cgroup, so init may
-//	                               unshare its cgroup namespace at once
+//	                               placed the process in its cgroup, so init
+//	                               may unshare its cgroup namespace at once
+//	init   → parent msgHooks       (only if the config has prestart or
+//	                               createRuntime hooks) mounts are done,
+//	                               pivot_root is next: run the hooks
+//	parent → init   msgHooksDone
 //	init   → parent msgReady       set-up done; init now waits on the exec
-//	                               fifo for `start`
+//	                               fifo for `start` (an exec goes on at once)
 //	   or  → parent msgError       set-up failed; init exits
 //
-// An exec runs the same conversation (with bootstrap.Exec set and no exec
-// fifo), preceded by one message from libcontainer/nsenter's C code, which
-// joins the container's namespaces before Go starts:
-//
-//	nsenter → parent msgPid        the pid of the process that goes on
-//	   or   → parent msgError      joining failed
-//
-// If init dies without a message the parent sees EOF and reports that.
+// If the other side dies without a message the parent sees EOF and reports
+// that.
 
 import (
 	"encoding/json"
@@ -37,6 +45,9 @@ const (
 	msgReady     msgType = "ready"
 	msgError     msgType = "error"
 	msgPid       msgType = "pid"
+	msgIDMap     msgType = "idmap"
+	msgHooks     msgType = "hooks"
+	msgHooksDone msgType = "hooksDone"
 )
 
 // syncMsg is the single envelope for all messages; fields unused by a type
@@ -61,6 +72,10 @@ type bootstrap struct {
 	// CgroupNS asks init to unshare a cgroup namespace after the parent
 	// has placed it in its cgroup.
 	CgroupNS bool `json:"cgroupNs,omitempty"`
+	// Pid is the process's pid as the host sees it, and Bundle the
+	// container's bundle, for the state that hooks read.
+	Pid    int    `json:"pid"`
+	Bundle string `json:"bundle"`
 	// Exec marks a process joining a running container: init skips the
 	// container set-up and the exec fifo; Spec.Process is the process to
 	// run.
@@ -90,6 +105,19 @@ func (p *syncPipe) send(m syncMsg) error {
 // recv reads the next message and checks its type; an error message from
 // the other side is returned as an error.
 func (p *syncPipe) recv(want msgType) (*syncMsg, error) {
+	m, err := p.recvAny(want)
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != want {
+		return nil, fmt.Errorf("protocol error: got %q message, want %q", m.Type, want)
+	}
+	return m, nil
+}
+
+// recvAny reads the next message of any type but msgError, which it
+// returns as an error; want names what the caller waits for, for errors.
+func (p *syncPipe) recvAny(want msgType) (*syncMsg, error) {
 	var m syncMsg
 	if err := p.dec.Decode(&m); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -100,10 +128,35 @@ func (p *syncPipe) recv(want msgType) (*syncMsg, error) {
 	if m.Type == msgError {
 		return nil, errors.New(m.Error)
 	}
-	if m.Type != want {
-		return nil, fmt.Errorf("protocol error: got %q message, want %q", m.Type, want)
-	}
 	return &m, nil
+}
+
+// awaitPid follows the nsenter constructor's messages until it reports the
+// pid that goes on, writing id maps when it made a user namespace. child
+// is the process the parent started, which is the one asking for maps.
+func (p *syncPipe) awaitPid(child int, l *specs.Linux) (int, error) {
+	for {
+		m, err := p.recvAny(msgPid)
+		if err != nil {
+			return 0, err
+		}
+		switch m.Type {
+		case msgPid:
+			if m.Pid <= 0 {
+				return 0, fmt.Errorf("protocol error: pid %d", m.Pid)
+			}
+			return m.Pid, nil
+		case msgIDMap:
+			if err := writeIDMaps(child, l); err != nil {
+				return 0, err
+			}
+			if _, err := p.f.Write([]byte{0}); err != nil {
+				return 0, fmt.Errorf("answer the id map request: %w", err)
+			}
+		default:
+			return 0, fmt.Errorf("protocol error: got %q message, want %q", m.Type, msgPid)
+		}
+	}
 }
 
 func (p *syncPipe) Close() error { return p.f.Close() }

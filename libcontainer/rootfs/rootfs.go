@@ -35,6 +35,9 @@ type Config struct {
 	// hides the paths); CgroupNS says whether it made one.
 	Hierarchies []cgroups.Mount
 	CgroupNS    bool
+	// BeforePivot, if set, runs once the mounts are made, before the root
+	// is switched: where the spec's create hooks belong.
+	BeforePivot func() error
 }
 
 // Pty is a pseudo-terminal allocated in the container's devpts.
@@ -90,6 +93,11 @@ func Setup(c Config) (pty *Pty, err error) {
 		}()
 	}
 
+	if c.BeforePivot != nil {
+		if err := c.BeforePivot(); err != nil {
+			return nil, err
+		}
+	}
 	if c.NoPivot {
 		err = moveRoot(c.Rootfs)
 	} else {

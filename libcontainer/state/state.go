@@ -117,12 +117,12 @@ func (s *Store) Create(id string) (*Entry, error) {
 	// "~" is not allowed in ids, so List and Lock never see the temporary.
 	tmp, err := os.MkdirTemp(s.root, "~create-")
 	if err != nil {
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		return nil, fmt.Errorf("make state directory: %w", err)
 	}
 	f, err := openLocked(tmp)
 	if err != nil {
 		os.Remove(tmp)
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		return nil, fmt.Errorf("lock state directory: %w", err)
 	}
 	dir := s.dir(id)
 	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE); err != nil {
@@ -131,7 +131,7 @@ func (s *Store) Create(id string) (*Entry, error) {
 		if err == unix.EEXIST {
 			return nil, &containerError{id: id, err: ErrExist}
 		}
-		return nil, fmt.Errorf("create container %q: %w", id, &os.LinkError{Op: "rename", Old: tmp, New: dir, Err: err})
+		return nil, fmt.Errorf("make state directory: %w", &os.LinkError{Op: "rename", Old: tmp, New: dir, Err: err})
 	}
 	return &Entry{id: id, dir: dir, f: f}, nil
 }
