@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sealedSelf returns the path through which berth re-executes itself as a
+// sealedSelf returns an fd through which berth re-executes itself as a
 // container's init or exec process.
 //
 // A process in the container can reach that process's executable through
@@ -27,19 +27,18 @@ import (
 // The mount lives as long as the returned fd, which the child inherits
 // only until it execs (it is close-on-exec, and the kernel has opened the
 // binary by then).
-var sealedSelf = sync.OnceValues(func() (string, error) {
+var sealedSelf = sync.OnceValues(func() (int, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
-		return "", fmt.Errorf("clone a mount of berth's own binary (needs Linux 5.2): %w", err)
+		return -1, fmt.Errorf("clone a mount of berth's own binary (needs Linux 5.2): %w", err)
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
 		unix.Close(fd)
-		return "", fmt.Errorf("make berth's own binary read-only (needs Linux 5.12): %w", err)
+		return -1, fmt.Errorf("make berth's own binary read-only (needs Linux 5.12): %w", err)
 	}
 	// Kept for the life of this process: re-executions need it.
-	f := os.NewFile(uintptr(fd), "sealed berth binary")
-	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), nil
+	return fd, nil
 })
 
 // spawn collects what a `berth init` process inherits: the caller's
@@ -102,12 +101,21 @@ func (s *spawn) launch(sync *syncPipe, nsWords string, l *specs.Linux, dir strin
 
 // start runs `berth init` from the sealed binary with the collected fds.
 func (s *spawn) start(dir string, stdin, stdout, stderr *os.File, attr *syscall.SysProcAttr) (*exec.Cmd, error) {
-	self, err := sealedSelf()
+	sealed, err := sealedSelf()
 	if err != nil {
 		return nil, err
 	}
+	// The child execs /proc/self/fd/N after Go has moved the inherited fds
+	// into place: 0 … 2+len(files), with any that were in the way parked
+	// just above that. N must be out of that range, or it would name some
+	// other file by then.
+	n, err := unix.FcntlInt(uintptr(sealed), unix.F_DUPFD_CLOEXEC, 2*(3+len(s.files))+2)
+	if err != nil {
+		return nil, fmt.Errorf("dup berth's own binary: %w", err)
+	}
+	defer unix.Close(n)
 	cmd := &exec.Cmd{
-		Path:        self,
+		Path:        "/proc/self/fd/" + strconv.Itoa(n),
 		Args:        []string{"berth", "init"},
 		Env:         s.env,
 		Dir:         dir,
