@@ -11,7 +11,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) \
              -linkmode external -extldflags '-static'
 DEPS_STAMP := .cache/deps-installed
 
-.PHONY: all berth deps demo test unit integration lint clean
+.PHONY: all berth deps demo test unit integration vm-test lint bench bench-quick clean
 
 all: berth
 
@@ -27,7 +27,7 @@ deps: $(DEPS_STAMP)
 demo: berth
 	hack/demo.sh
 
-test: berth lint unit integration
+test: berth lint unit integration vm-test
 
 lint: $(DEPS_STAMP)
 	@out=$$(gofmt -l main.go *.go libcontainer spec integration hack 2>/dev/null); \
@@ -39,6 +39,18 @@ unit: $(DEPS_STAMP)
 
 integration: berth
 	BERTH_BINARY=$(CURDIR)/berth $(GO) test -count=1 -timeout 20m ./integration/...
+
+# The integration tests that need pure cgroup v2, in a VM (docs/vm.md).
+vm-test: $(DEPS_STAMP)
+	hack/vm-test.sh
+
+# berth against runc and crun (docs/performance.md); timings stay out of test.
+bench: BENCH_FLAGS :=
+bench-quick: BENCH_FLAGS := -reps 5 -rounds 1 -n 10,50
+bench bench-quick: berth
+	hack/install-deps.sh bench
+	$(GO) build -o .cache/bench/ ./hack/bench ./hack/bench/spawner
+	.cache/bench/bench $(BENCH_FLAGS) -json .cache/bench/$@.json
 
 clean:
 	rm -rf berth .cache

@@ -1,9 +1,13 @@
 #!/bin/sh
 # Installs what building and testing berth needs, from Debian's packages.
-# Idempotent: installs only what is missing.
+# Idempotent: installs only what is missing. Usage: install-deps.sh [bench]
 set -eu
 
-packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux"
+packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux qemu-system-x86 procps"
+# `install-deps.sh bench` adds the runtimes make bench compares berth with.
+if [ "${1:-}" = bench ]; then
+	packages="$packages runc crun"
+fi
 
 missing=""
 for p in $packages; do
