@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,21 +13,18 @@ import (
 // by its /dev/pts/N path, which a process in the container could replace
 // with a symlink (CVE-2025-52565).
 func OpenPty(root *os.File) (master, slave *os.File, err error) {
-	h, err := pathrs.OpenatInRoot(root, "/dev/pts/ptmx")
+	master, err = openInRoot(root, "/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open /dev/pts/ptmx: %w", err)
+		return nil, nil, err
 	}
-	defer h.Close()
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(h.Fd()), &st); err != nil {
+	if err := unix.Fstatfs(int(master.Fd()), &st); err != nil {
+		master.Close()
 		return nil, nil, fmt.Errorf("statfs /dev/pts/ptmx: %w", err)
 	}
 	if st.Type != unix.DEVPTS_SUPER_MAGIC {
+		master.Close()
 		return nil, nil, fmt.Errorf("/dev/pts is not a devpts filesystem: mount one there to use a terminal")
-	}
-	master, err = pathrs.Reopen(h, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open /dev/pts/ptmx: %w", err)
 	}
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		master.Close()
@@ -45,7 +41,7 @@ func OpenPty(root *os.File) (master, slave *os.File, err error) {
 // bindConsole makes /dev/console inside root the given pty slave. Whatever
 // the image has there is removed, not followed.
 func bindConsole(root *os.File, slave *os.File) error {
-	dev, err := pathrs.MkdirAllHandle(root, "/dev", 0o755)
+	dev, err := mkdirInRoot(root, "/dev")
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}

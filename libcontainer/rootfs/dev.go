@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -56,7 +55,7 @@ func setupDev(root *os.File, devices []specs.LinuxDevice) error {
 			return err
 		}
 	}
-	dev, err := pathrs.MkdirAllHandle(root, "/dev", 0o755)
+	dev, err := mkdirInRoot(root, "/dev")
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}
@@ -99,7 +98,7 @@ func createDevice(root *os.File, d specs.LinuxDevice) error {
 	if d.FileMode != nil {
 		perm = uint32(d.FileMode.Perm())
 	}
-	dir, err := pathrs.MkdirAllHandle(root, filepath.Dir(d.Path), 0o755)
+	dir, err := mkdirInRoot(root, filepath.Dir(d.Path))
 	if err != nil {
 		return fmt.Errorf("device %s: %w", d.Path, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -58,7 +57,7 @@ func setRecursive(root *os.File, dest string, opts mountOptions) error {
 	if opts.recursive.Attr_set == 0 && opts.recursive.Attr_clr == 0 {
 		return nil
 	}
-	top, err := pathrs.OpenatInRoot(root, dest)
+	top, err := openInRoot(root, dest, unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("reopen mount point: %w", err)
 	}
@@ -119,7 +118,7 @@ func bindMount(root *os.File, m *specs.Mount, opts mountOptions) error {
 // handle used to mount still names the directory underneath the new mount,
 // so dest is resolved again to reach the mount on top.
 func remountInRoot(root *os.File, dest string, flags uintptr) error {
-	top, err := pathrs.OpenatInRoot(root, dest)
+	top, err := openInRoot(root, dest, unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("reopen mount point: %w", err)
 	}
@@ -176,7 +175,7 @@ func setPropagation(root *os.File, dest string, opts mountOptions) error {
 	if len(opts.propagation) == 0 {
 		return nil
 	}
-	top, err := pathrs.OpenatInRoot(root, dest)
+	top, err := openInRoot(root, dest, unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("reopen mount point: %w", err)
 	}

@@ -9,13 +9,10 @@
 package rootfs
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
@@ -117,8 +114,8 @@ func Setup(c Config) (pty *Pty, err error) {
 	// A missing cwd is created, as runc does; as root, before the process
 	// changes its user, like the mount points.
 	if s.Process != nil && s.Process.Cwd != "" {
-		if err := pathrs.MkdirAll("/", s.Process.Cwd, 0o755); err != nil {
-			return nil, fmt.Errorf("create cwd %s: %w", s.Process.Cwd, err)
+		if err := makeCwd(s.Process.Cwd); err != nil {
+			return nil, err
 		}
 	}
 	return pty, nil
@@ -146,6 +143,20 @@ func Finish(s *specs.Spec) error {
 		}
 	}
 	return nil
+}
+
+// makeCwd creates the process's working directory inside the (new) root.
+func makeCwd(cwd string) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	dir, err := mkdirInRoot(root, cwd)
+	if err != nil {
+		return fmt.Errorf("create cwd %s: %w", cwd, err)
+	}
+	return dir.Close()
 }
 
 // consolePty allocates the container's terminal and binds it to
@@ -259,34 +270,3 @@ func moveRoot(rootfs string) error {
 // fdPath names an open handle so that mount(2) acts on exactly the inode
 // that was resolved, not on whatever the path names by the time it runs.
 func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
-
-// mkdirInRoot creates dir (and its parents) inside root and returns an
-// O_PATH handle to it.
-func mkdirInRoot(root *os.File, dir string) (*os.File, error) {
-	h, err := pathrs.MkdirAllHandle(root, dir, 0o755)
-	if err != nil {
-		return nil, fmt.Errorf("create mount point %s: %w", dir, err)
-	}
-	return h, nil
-}
-
-// mkfileInRoot creates an empty file (and the parent directories) inside
-// root, for bind mounts of files, and returns an O_PATH handle to it.
-func mkfileInRoot(root *os.File, file string) (*os.File, error) {
-	if h, err := pathrs.OpenatInRoot(root, file); err == nil {
-		return h, nil
-	}
-	dir, err := mkdirInRoot(root, filepath.Dir(file))
-	if err != nil {
-		return nil, err
-	}
-	defer dir.Close()
-	fd, err := unix.Openat(int(dir.Fd()), filepath.Base(file), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_WRONLY, 0o644)
-	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, fmt.Errorf("create mount point %s: %w", file, err)
-	}
-	if err == nil {
-		unix.Close(fd)
-	}
-	return pathrs.OpenatInRoot(root, file)
-}
