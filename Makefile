@@ -6,12 +6,12 @@ GO        ?= go
 VERSION   := 0.1.0-dev
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Static: cgo links libseccomp.a; netgo/osusergo keep glibc's NSS out.
-TAGS      := netgo osusergo
+TAGS      := netgo osusergo urfave_cli_no_docs
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) \
              -linkmode external -extldflags '-static'
 DEPS_STAMP := .cache/deps-installed
 
-.PHONY: all berth deps demo test unit integration vm-test lint bench bench-quick clean
+.PHONY: all berth deps demo test unit integration vm-test conformance lint bench bench-quick clean
 
 all: berth
 
@@ -27,7 +27,7 @@ deps: $(DEPS_STAMP)
 demo: berth
 	hack/demo.sh
 
-test: berth lint unit integration vm-test
+test: berth lint unit integration vm-test conformance
 
 lint: $(DEPS_STAMP)
 	@out=$$(gofmt -l main.go *.go libcontainer spec integration hack 2>/dev/null); \
@@ -43,6 +43,10 @@ integration: berth
 # The integration tests that need pure cgroup v2, in a VM (docs/vm.md).
 vm-test: $(DEPS_STAMP)
 	hack/vm-test.sh
+
+# The OCI validation suite (docs/conformance.md).
+conformance: berth
+	hack/conformance.sh
 
 # berth against runc and crun (docs/performance.md); timings stay out of test.
 bench: BENCH_FLAGS :=

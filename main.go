@@ -29,7 +29,6 @@ func init() {
 	// `berth init` sets per-thread state (capabilities, namespaces) that
 	// must hold on the thread that finally calls execve.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		runtime.GOMAXPROCS(1)
 		runtime.LockOSThread()
 	}
 }

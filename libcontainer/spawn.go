@@ -115,9 +115,12 @@ func (s *spawn) start(dir string, stdin, stdout, stderr *os.File, attr *syscall.
 	}
 	defer unix.Close(n)
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/fd/" + strconv.Itoa(n),
-		Args:        []string{"berth", "init"},
-		Env:         s.env,
+		Path: "/proc/self/fd/" + strconv.Itoa(n),
+		Args: []string{"berth", "init"},
+		// init is short-lived and single-threaded: one P spares the Go
+		// runtime reading cgroup CPU limits at start, and it need not
+		// collect garbage.
+		Env:         append([]string{"GOMAXPROCS=1", "GOGC=off"}, s.env...),
 		Dir:         dir,
 		Stdin:       stdin,
 		Stdout:      stdout,
