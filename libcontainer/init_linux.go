@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -60,6 +61,9 @@ func fdFromEnv(name, what string) (*os.File, error) {
 }
 
 func initContainer(sync *syncPipe) error {
+	// Executed through /proc/self/fd/N, init would show as "N" in ps.
+	name, _ := unix.BytePtrFromString("berth:init")
+	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
 	// Until exec, no process in the container may ptrace init or open its
 	// /proc files: it holds host fds (CVE-2016-9962).
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
