@@ -180,6 +180,9 @@ func checkCreatable(s *specs.Spec) error {
 	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
 		return err
 	}
+	if err := checkProcessAttrs(s.Process, s.Linux); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -57,6 +57,9 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if o.Process.Terminal != (o.ConsoleSocket != nil) {
 		return 0, errors.New("process.terminal and a console socket go together: give both or neither")
 	}
+	if err := checkProcessAttrs(o.Process, nil); err != nil {
+		return 0, err
+	}
 	s.Process = o.Process
 	agent, err := dialSeccompAgent(s)
 	if err != nil {

@@ -203,6 +203,20 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
 	}
+	// execCPUAffinity applies to processes exec'd into a container, not
+	// to its init.
+	affinity := p.ExecCPUAffinity
+	if !b.Exec {
+		affinity = nil
+	}
+	if affinity != nil {
+		if err := setCPUAffinity(affinity.Initial); err != nil {
+			return err
+		}
+	}
+	if err := setProcessAttrs(p); err != nil {
+		return err
+	}
 	env := processEnv(p)
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
@@ -266,17 +280,33 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 			}
 		}
 	}
-	if p.NoNewPrivileges {
-		// As late as possible: the filter is for the user's process, not
-		// for berth's set-up. Nobody waits for a reply any more.
-		if err := sc.load(); err != nil {
-			fmt.Fprintln(os.Stderr, "berth:", err)
-			os.Exit(1)
-		}
+	// Nobody waits for a reply any more: errors go to the container's
+	// stderr.
+	if err := lastSteps(b.Spec, affinity, sc); err != nil {
+		fmt.Fprintln(os.Stderr, "berth:", err)
+		os.Exit(1)
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: exec %s: %v\n", path, err)
 		os.Exit(127)
+	}
+	return nil
+}
+
+// lastSteps sets what must be set right before execve: the personality,
+// the final CPU affinity of an exec, and (with no_new_privs) the seccomp
+// filter, last, so that it filters the user's process and not berth.
+func lastSteps(s *specs.Spec, affinity *specs.CPUAffinity, sc *initSeccomp) error {
+	if err := setPersonality(s.Linux); err != nil {
+		return err
+	}
+	if affinity != nil {
+		if err := setCPUAffinity(affinity.Final); err != nil {
+			return err
+		}
+	}
+	if s.Process.NoNewPrivileges {
+		return sc.load()
 	}
 	return nil
 }

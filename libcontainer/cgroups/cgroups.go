@@ -17,6 +17,7 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/cgroups/fs1"
 	"github.com/berthrt/berth/libcontainer/cgroups/fs2"
+	"github.com/berthrt/berth/libcontainer/cgroups/internal/limits"
 	"github.com/berthrt/berth/libcontainer/cgroups/stats"
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -134,3 +135,7 @@ var cgroupMounts = sync.OnceValues(func() ([]*mountinfo.Info, error) {
 	}
 	return visibleCgroupMounts(all), nil
 })
+
+// ParseCPUList parses a CPU list in cpuset's syntax ("0-3,8,10-11"); the
+// empty list is empty.
+func ParseCPUList(s string) ([]uint16, error) { return limits.ParseList(s) }

@@ -1,0 +1,70 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestProcessSchedulingAttributes(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sh", "-c", "cat /proc/self/oom_score_adj; ionice -p $$; uname -m; grep -E '^(policy|prio)' /proc/self/sched; cat /proc/self/stat | cut -d' ' -f19")
+	adj := 500
+	bun.Spec.Process.OOMScoreAdj = &adj
+	bun.Spec.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE}
+	bun.Spec.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 7}
+	bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+	bun.Save(t)
+	r := b.RunContainer(bun, "sched")
+	if r.Code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	want := map[string]func(string) bool{
+		"oomScoreAdj 500":    func(l string) bool { return l == "500" },
+		"ioPriority idle":    func(l string) bool { return strings.Contains(l, "idle") },
+		"personality i686":   func(l string) bool { return l == "i686" },
+		"policy SCHED_BATCH": func(l string) bool { return strings.HasPrefix(l, "policy") && strings.HasSuffix(l, " 3") },
+		"nice 7":             func(l string) bool { return l == "7" },
+	}
+	for what, ok := range want {
+		found := false
+		for _, l := range lines {
+			found = found || ok(strings.TrimSpace(l))
+		}
+		if !found {
+			t.Errorf("%s not seen in:\n%s", what, r.Stdout)
+		}
+	}
+}
+
+func TestExecCPUAffinity(t *testing.T) {
+	b := newBerth(t)
+	bun := runningContainer(t, b, "aff")
+	p := *bun.Spec.Process
+	p.Args = []string{"sh", "-c", "grep Cpus_allowed_list /proc/self/status"}
+	p.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0-1", Final: "1"}
+	path := t.TempDir() + "/process.json"
+	writeJSONFile(t, path, &p)
+	r := b.MustRun("exec", "--process", path, "aff")
+	if f := strings.Fields(r.Stdout); len(f) != 2 || f[1] != "1" {
+		t.Errorf("exec with execCPUAffinity.final 1: %q", r.Stdout)
+	}
+}
+
+func TestProcessAttributesBadInput(t *testing.T) {
+	b := newBerth(t)
+	for name, edit := range map[string]func(*specs.Spec){
+		"oomScoreAdj":     func(s *specs.Spec) { v := 5000; s.Process.OOMScoreAdj = &v },
+		"scheduler":       func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FAST"} },
+		"ioPriority":      func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_BEST"} },
+		"personality":     func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX64"} },
+		"execCPUAffinity": func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "3-1"} },
+	} {
+		bun := newBundle(t, "true")
+		edit(bun.Spec)
+		bun.Save(t)
+		b.MustFail([]string{name}, "run", "--bundle", bun.Dir, "bad-"+strings.ToLower(name))
+	}
+}

@@ -1,0 +1,155 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
+)
+
+// Scheduling and other per-process attributes of the spec's process. They
+// are set by init on the thread that later calls execve (they are per
+// thread, and execve keeps them), before capabilities are dropped: some
+// need CAP_SYS_NICE or CAP_SYS_RESOURCE.
+
+var schedPolicies = map[specs.LinuxSchedulerPolicy]uint32{
+	specs.SchedOther:    unix.SCHED_NORMAL,
+	specs.SchedFIFO:     unix.SCHED_FIFO,
+	specs.SchedRR:       unix.SCHED_RR,
+	specs.SchedBatch:    unix.SCHED_BATCH,
+	specs.SchedIdle:     unix.SCHED_IDLE,
+	specs.SchedDeadline: unix.SCHED_DEADLINE,
+}
+
+var schedFlags = map[specs.LinuxSchedulerFlag]uint64{
+	specs.SchedFlagResetOnFork:  unix.SCHED_FLAG_RESET_ON_FORK,
+	specs.SchedFlagReclaim:      unix.SCHED_FLAG_RECLAIM,
+	specs.SchedFlagDLOverrun:    unix.SCHED_FLAG_DL_OVERRUN,
+	specs.SchedFlagKeepPolicy:   unix.SCHED_FLAG_KEEP_POLICY,
+	specs.SchedFlagKeepParams:   unix.SCHED_FLAG_KEEP_PARAMS,
+	specs.SchedFlagUtilClampMin: unix.SCHED_FLAG_UTIL_CLAMP_MIN,
+	specs.SchedFlagUtilClampMax: unix.SCHED_FLAG_UTIL_CLAMP_MAX,
+}
+
+var ioprioClasses = map[specs.IOPriorityClass]int{
+	specs.IOPRIO_CLASS_RT:   1,
+	specs.IOPRIO_CLASS_BE:   2,
+	specs.IOPRIO_CLASS_IDLE: 3,
+}
+
+// personalities are the execution domains of personality(2)
+// (<linux/personality.h>: PER_LINUX, PER_LINUX32).
+var personalities = map[specs.LinuxPersonalityDomain]int{
+	specs.PerLinux:   0x0000,
+	specs.PerLinux32: 0x0008,
+}
+
+// checkProcessAttrs rejects values the kernel would refuse or that berth
+// does not know, before anything is made.
+func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
+	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
+		return fmt.Errorf("process.oomScoreAdj %d is out of range (-1000 to 1000)", *p.OOMScoreAdj)
+	}
+	if s := p.Scheduler; s != nil {
+		if _, ok := schedPolicies[s.Policy]; !ok {
+			return fmt.Errorf("process.scheduler.policy %q is not one berth knows", s.Policy)
+		}
+		for _, f := range s.Flags {
+			if _, ok := schedFlags[f]; !ok {
+				return fmt.Errorf("process.scheduler.flags: %q is not a flag berth knows", f)
+			}
+		}
+		if s.Nice < -20 || s.Nice > 19 {
+			return fmt.Errorf("process.scheduler.nice %d is out of range (-20 to 19)", s.Nice)
+		}
+	}
+	if io := p.IOPriority; io != nil {
+		if _, ok := ioprioClasses[io.Class]; !ok {
+			return fmt.Errorf("process.ioPriority.class %q is not one of IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE", io.Class)
+		}
+		if io.Priority < 0 || io.Priority > 7 {
+			return fmt.Errorf("process.ioPriority.priority %d is out of range (0 to 7)", io.Priority)
+		}
+	}
+	if a := p.ExecCPUAffinity; a != nil {
+		for name, list := range map[string]string{"initial": a.Initial, "final": a.Final} {
+			if _, err := cgroups.ParseCPUList(list); err != nil {
+				return fmt.Errorf("process.execCPUAffinity.%s %q: %w", name, list, err)
+			}
+		}
+	}
+	if l != nil && l.Personality != nil {
+		if _, ok := personalities[l.Personality.Domain]; !ok {
+			return fmt.Errorf("linux.personality.domain %q is not one of LINUX, LINUX32", l.Personality.Domain)
+		}
+		if len(l.Personality.Flags) > 0 {
+			return fmt.Errorf("linux.personality.flags %v: the runtime spec defines none", l.Personality.Flags)
+		}
+	}
+	return nil
+}
+
+// setProcessAttrs applies oomScoreAdj, the scheduler and the I/O priority.
+func setProcessAttrs(p *specs.Process) error {
+	if p.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return fmt.Errorf("set oomScoreAdj %d: %w", *p.OOMScoreAdj, err)
+		}
+	}
+	if s := p.Scheduler; s != nil {
+		attr := unix.SchedAttr{
+			Policy:   schedPolicies[s.Policy],
+			Nice:     s.Nice,
+			Priority: uint32(s.Priority),
+			Runtime:  s.Runtime,
+			Deadline: s.Deadline,
+			Period:   s.Period,
+		}
+		for _, f := range s.Flags {
+			attr.Flags |= schedFlags[f]
+		}
+		if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+			return fmt.Errorf("set scheduler %s: %w", s.Policy, err)
+		}
+	}
+	if io := p.IOPriority; io != nil {
+		const ioprioWhoProcess, classShift = 1, 13
+		prio := ioprioClasses[io.Class]<<classShift | io.Priority
+		if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, uintptr(prio)); errno != 0 {
+			return fmt.Errorf("set ioPriority %s %d: %w", io.Class, io.Priority, errno)
+		}
+	}
+	return nil
+}
+
+// setPersonality sets the execution domain the process starts in.
+func setPersonality(l *specs.Linux) error {
+	if l == nil || l.Personality == nil {
+		return nil
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_PERSONALITY, uintptr(personalities[l.Personality.Domain]), 0, 0); errno != 0 {
+		return fmt.Errorf("set personality %s: %w", l.Personality.Domain, errno)
+	}
+	return nil
+}
+
+// setCPUAffinity pins the calling thread, and so the program it execs, to
+// the CPUs in list (cpuset syntax); an empty list leaves it alone.
+func setCPUAffinity(list string) error {
+	cpus, err := cgroups.ParseCPUList(list)
+	if err != nil || len(cpus) == 0 {
+		return err
+	}
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(int(c))
+	}
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return fmt.Errorf("set CPU affinity %s: %w", list, err)
+	}
+	return nil
+}
