@@ -35,6 +35,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (from 3 up) to the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in an existing sub-cgroup of the container: `[CONTROLLER:]PATH` (repeatable)"},
 	},
 	Action: func(c *cli.Context) error {
 		ctr, err := loadContainer(c)
@@ -72,6 +73,8 @@ var execCommand = &cli.Command{
 			Stdout:        os.Stdout,
 			Stderr:        os.Stderr,
 			ConsoleSocket: consoleSend,
+			IgnorePaused:  c.Bool("ignore-paused"),
+			SubCgroups:    subCgroups(c.StringSlice("cgroup")),
 		})
 		if err != nil {
 			if consoleRecv != nil {
@@ -163,6 +166,26 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, e
 		p.Capabilities.Permitted = append(p.Capabilities.Permitted, caps...)
 	}
 	return p, nil
+}
+
+// subCgroups reads --cgroup values: "PATH" for every controller, or
+// "CONTROLLER:PATH" (with "a,b:PATH" naming several), as runc takes them.
+func subCgroups(values []string) map[string]string {
+	if len(values) == 0 {
+		return nil
+	}
+	subs := make(map[string]string)
+	for _, v := range values {
+		ctrls, path, found := strings.Cut(v, ":")
+		if !found {
+			subs[""] = v
+			continue
+		}
+		for _, c := range strings.Split(ctrls, ",") {
+			subs[c] = path
+		}
+	}
+	return subs
 }
 
 // parseUser reads "UID" or "UID:GID", numeric as runc accepts them.

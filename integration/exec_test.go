@@ -201,3 +201,54 @@ func TestPidfdSocket(t *testing.T) {
 	}
 	b.MustFail([]string{"pidfd socket"}, "exec", "-d", "--pidfd-socket", filepath.Join(t.TempDir(), "none.sock"), "pfd", "true")
 }
+
+func TestExecSubCgroup(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exsub")
+	pid := b.State("exsub").Pid
+	pidsDir := hostCgroupDir(t, "pids", pid)
+	if pidsDir == "" {
+		t.Skip("no v1 pids hierarchy on this host: the v2 form is covered in the VM")
+	}
+	if err := os.Mkdir(filepath.Join(pidsDir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := b.MustRun("exec", "--cgroup", "pids:sub", "exsub", "grep", "pids", "/proc/self/cgroup")
+	if !strings.HasSuffix(strings.TrimSpace(r.Stdout), ":pids:/sub") {
+		t.Errorf("exec --cgroup pids:sub ran in %q", r.Stdout)
+	}
+	b.MustFail([]string{"--cgroup", "nosuch"}, "exec", "--cgroup", "pids:nosuch", "exsub", "true")
+	b.MustFail([]string{"--cgroup", "below"}, "exec", "--cgroup", "../escape", "exsub", "true")
+}
+
+// hostCgroupDir returns the directory of pid's cgroup in a v1 hierarchy as
+// the host sees it.
+func hostCgroupDir(t *testing.T, controller string, pid int) string {
+	t.Helper()
+	out, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && parts[1] == controller {
+			return filepath.Join("/sys/fs/cgroup", controller, parts[2])
+		}
+	}
+	return ""
+}
+
+func TestExecIgnorePaused(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "expause")
+	b.MustRun("pause", "expause")
+	b.MustFail([]string{"paused", "--ignore-paused"}, "exec", "expause", "true")
+	b.MustRun("exec", "-d", "--ignore-paused", "expause", "sh", "-c", "echo ran > /dev/shm/mark")
+	// Frozen with the container, it runs once the container resumes.
+	if r := b.Run("exec", "--ignore-paused", "-d", "expause", "true"); r.Code != 0 {
+		t.Fatalf("second exec into the paused container: %v", r)
+	}
+	b.MustRun("resume", "expause")
+	waitFor(t, "the exec'd process to run after resume", func() bool {
+		return strings.TrimSpace(b.Run("exec", "expause", "cat", "/dev/shm/mark").Stdout) == "ran"
+	})
+}

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/cgroups"
 )
 
 // ExecOptions describe a process to run in an existing container.
@@ -21,6 +24,13 @@ type ExecOptions struct {
 	Stdin, Stdout, Stderr *os.File
 	// ConsoleSocket receives the pty master when Process.Terminal is set.
 	ConsoleSocket *os.File
+	// IgnorePaused allows an exec into a paused container (the process
+	// starts frozen with it).
+	IgnorePaused bool
+	// SubCgroups puts the process in existing cgroups below the
+	// container's, by controller ("memory", or "unified" on v2); the key
+	// "" stands for every controller not named.
+	SubCgroups map[string]string
 }
 
 // nsTypes are the namespaces an exec joins when the container's init has
@@ -45,10 +55,17 @@ var nsTypes = []struct {
 // needs the caller to be a child subreaper (SetSubreaper), because the
 // process is the grandchild of the caller when it joins a pid namespace.
 func (c *Container) Exec(o ExecOptions) (_ int, err error) {
-	switch st := c.Status(); st {
-	case specs.StateCreated, specs.StateRunning:
+	switch st := c.Status(); {
+	case st == specs.StateCreated, st == specs.StateRunning:
+	case st == StatePaused && o.IgnorePaused:
+	case st == StatePaused:
+		return 0, fmt.Errorf("cannot exec in container %q: it is paused (--ignore-paused execs anyway, frozen)", c.p.ID)
 	default:
 		return 0, fmt.Errorf("cannot exec in container %q: it is %s", c.p.ID, st)
+	}
+	cgroupPaths, err := c.execCgroupPaths(o.SubCgroups)
+	if err != nil {
+		return 0, err
 	}
 	s, err := c.Spec()
 	if err != nil {
@@ -105,13 +122,12 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 			_, _ = WaitPid(pid)
 		}
 	}()
-	if len(c.p.CgroupPaths) > 0 {
-		cg, err := c.cgroup()
-		if err != nil {
-			return 0, err
-		}
-		if err := cg.Apply(pid); err != nil {
-			return 0, fmt.Errorf("join cgroup of container %q: %w", c.p.ID, err)
+	// In a paused container the process would freeze as soon as it
+	// joined, halfway through its set-up: it joins once set up instead.
+	joinLate := c.Status() == StatePaused
+	if !joinLate {
+		if err := joinCgroups(cgroupPaths, pid); err != nil {
+			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
 	}
 	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
@@ -119,6 +135,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		Spec:         s,
 		PreserveFDs:  o.PreserveFDs,
 		Exec:         true,
+		JoinLate:     joinLate,
 		SeccompState: c.seccompAgentState(s, pid),
 	}}); err != nil {
 		return 0, err
@@ -129,7 +146,61 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		}
 		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 	}
+	if joinLate {
+		if err := joinCgroups(cgroupPaths, pid); err != nil {
+			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
+		}
+		if err := sync.send(syncMsg{Type: msgJoined}); err != nil {
+			return 0, err
+		}
+	}
 	return pid, nil
+}
+
+func joinCgroups(paths map[string]string, pid int) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	cg, err := cgroups.Load(paths)
+	if err != nil {
+		return err
+	}
+	if err := cg.Apply(pid); err != nil {
+		return fmt.Errorf("join cgroup: %w", err)
+	}
+	return nil
+}
+
+// execCgroupPaths returns the cgroups an exec joins: the container's, or
+// existing cgroups below them that subs names.
+func (c *Container) execCgroupPaths(subs map[string]string) (map[string]string, error) {
+	if len(subs) == 0 {
+		return c.p.CgroupPaths, nil
+	}
+	for key := range subs {
+		if _, ok := c.p.CgroupPaths[key]; key != "" && !ok {
+			return nil, fmt.Errorf("--cgroup %s: container %q has no cgroup for that controller", key, c.p.ID)
+		}
+	}
+	paths := make(map[string]string, len(c.p.CgroupPaths))
+	for key, dir := range c.p.CgroupPaths {
+		sub, ok := subs[key]
+		if !ok {
+			sub = subs[""]
+		}
+		if sub == "" {
+			paths[key] = dir
+			continue
+		}
+		if !filepath.IsLocal(sub) {
+			return nil, fmt.Errorf("--cgroup %q: must name a cgroup below the container's", sub)
+		}
+		paths[key] = filepath.Join(dir, sub)
+		if fi, err := os.Stat(paths[key]); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--cgroup %q: no such cgroup below container %q's (%s)", sub, c.p.ID, paths[key])
+		}
+	}
+	return paths, nil
 }
 
 // namespacesToJoin returns the CLONE_NEW* flags of the namespaces in which

@@ -265,6 +265,13 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
+	if b.JoinLate {
+		// The parent puts us in a frozen cgroup now; we stop here until
+		// the container is resumed.
+		if _, err := sync.recv(msgJoined); err != nil {
+			return err
+		}
+	}
 	sync.Close()
 	if fifo != nil {
 		if err := waitForStart(fifo); err != nil {

@@ -24,6 +24,10 @@ package libcontainer
 //	init   → parent msgReady       set-up done; init now waits on the exec
 //	                               fifo for `start` (an exec goes on at once)
 //	   or  → parent msgError       set-up failed; init exits
+//	parent → init   msgJoined      (an exec into a paused container only)
+//	                               the parent has put the process in the
+//	                               frozen cgroup: only now, or the set-up
+//	                               would freeze halfway
 //
 // If the other side dies without a message the parent sees EOF and reports
 // that.
@@ -48,6 +52,7 @@ const (
 	msgIDMap     msgType = "idmap"
 	msgHooks     msgType = "hooks"
 	msgHooksDone msgType = "hooksDone"
+	msgJoined    msgType = "joined"
 )
 
 // syncMsg is the single envelope for all messages; fields unused by a type
@@ -80,6 +85,8 @@ type bootstrap struct {
 	// container set-up and the exec fifo; Spec.Process is the process to
 	// run.
 	Exec bool `json:"exec,omitempty"`
+	// JoinLate has an exec wait after msgReady for msgJoined.
+	JoinLate bool `json:"joinLate,omitempty"`
 	// SeccompState is what init sends the seccomp agent with the notify
 	// fd, when the filter notifies: the parent knows the host pid.
 	SeccompState *specs.ContainerProcessState `json:"seccompState,omitempty"`
