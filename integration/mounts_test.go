@@ -63,3 +63,60 @@ func TestRecursiveNoexec(t *testing.T) {
 		t.Errorf("rnoexec,rnosuid: submount options:\n%s", r.Stdout)
 	}
 }
+
+// An idmapped mount shows a file whose owner on disk is a mapping's
+// containerID as owned by its hostID, as the kernel and runc define it.
+func TestIDMappedBindMount(t *testing.T) {
+	b := newBerth(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "owned"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bun := newBundle(t, "sh", "-c", "stat -c '%u:%g' /mapped/owned /plain/owned")
+	idmap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	bun.Spec.Mounts = append(bun.Spec.Mounts,
+		specs.Mount{Destination: "/mapped", Type: "bind", Source: src, Options: []string{"bind"}, UIDMappings: idmap, GIDMappings: idmap},
+		specs.Mount{Destination: "/plain", Type: "bind", Source: src, Options: []string{"bind"}},
+	)
+	bun.Save(t)
+	r := b.RunContainer(bun, "idmap")
+	if r.Code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	if r.Stdout != "1000:1000\n0:0\n" {
+		t.Errorf("a root-owned file through a mount mapping 0 to 1000, then through a plain bind: %q, want 1000:1000 then 0:0", r.Stdout)
+	}
+
+	bad := newBundle(t, "true")
+	bad.Spec.Mounts = append(bad.Spec.Mounts, specs.Mount{Destination: "/t", Type: "tmpfs", Source: "tmpfs", UIDMappings: idmap, GIDMappings: idmap})
+	bad.Save(t)
+	b.MustFail([]string{"only bind mounts can be idmapped"}, "run", "--bundle", bad.Dir, "badidmap")
+}
+
+// The use engines make of it: a volume written by the host's root, shared
+// with a container in a user namespace, idmapped with the container's own
+// mapping, is the container root's own.
+func TestIDMappedMountInUserNamespace(t *testing.T) {
+	b := newBerth(t)
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "data"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bun := newBundle(t, "sh", "-c", "stat -c '%u' /vol/data; echo more >> /vol/data && echo wrote")
+	userNamespace(bun, 100000)
+	mapping := bun.Spec.Linux.UIDMappings
+	bun.Spec.Mounts = append(bun.Spec.Mounts, specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"bind"}, UIDMappings: mapping, GIDMappings: mapping})
+	openUp(t, bun, 100000)
+	bun.Save(t)
+	r := b.RunContainer(bun, "idmapns")
+	if r.Code != 0 || r.Stdout != "0\nwrote\n" {
+		t.Errorf("idmapped volume in a user namespace: %v, want owner 0 and a successful write", r)
+	}
+	fi, err := os.Stat(filepath.Join(vol, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := fi.Sys().(*syscallStat).Uid; uid != 0 {
+		t.Errorf("on the host the file is now owned by %d, want still 0", uid)
+	}
+}

@@ -119,8 +119,14 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	defer parentEnd.Close()
+	trees, err := idmappedMounts(o.Spec, o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(trees)
 	sync := newSyncPipe(parentEnd)
-	pid, err = launchInit(o, plan, sync, childEnd, fifo, agent)
+	var mountFDs map[int]int
+	pid, mountFDs, err = launchInit(o, plan, sync, childEnd, fifo, agent, trees)
 	childEnd.Close()
 	if err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
@@ -141,6 +147,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		CgroupNS:     hasNamespace(o.Spec, specs.CgroupNamespace),
 		Pid:          pid,
 		Bundle:       o.Bundle,
+		MountFDs:     mountFDs,
 		SeccompState: o.seccompAgentState(pid),
 	}}); err != nil {
 		return nil, err
@@ -183,12 +190,15 @@ func checkCreatable(s *specs.Spec) error {
 	if err := checkProcessAttrs(s.Process, s.Linux); err != nil {
 		return err
 	}
+	if err := checkIDMappedMounts(s); err != nil {
+		return err
+	}
 	return nil
 }
 
 // launchInit starts the container's init in its namespaces and returns its
-// pid.
-func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, seccompAgent *os.File) (int, error) {
+// pid, and the fd numbers in init of the idmapped mount trees.
+func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, seccompAgent *os.File, trees map[int]*os.File) (int, map[int]int, error) {
 	sp := newSpawn(o.PreserveFDs)
 	syncFD := sp.pass(envSyncFD, syncEnd)
 	sp.pass(envFifoFD, fifo)
@@ -198,7 +208,15 @@ func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, se
 	if seccompAgent != nil {
 		sp.pass(envSeccompFD, seccompAgent)
 	}
-	return sp.launch(sync, plan.words(sp, syncFD), o.Spec.Linux, o.Bundle, o.Stdin, o.Stdout, o.Stderr)
+	var mountFDs map[int]int
+	if len(trees) > 0 {
+		mountFDs = make(map[int]int, len(trees))
+		for i, f := range trees {
+			mountFDs[i] = sp.pass("", f)
+		}
+	}
+	pid, err := sp.launch(sync, plan.words(sp, syncFD), o.Spec.Linux, o.Bundle, o.Stdin, o.Stdout, o.Stderr)
+	return pid, mountFDs, err
 }
 
 // awaitReady waits for init to finish its set-up, running the hooks that

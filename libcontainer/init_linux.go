@@ -20,6 +20,8 @@ import (
 	"github.com/berthrt/berth/libcontainer/capabilities"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/hooks"
+	"github.com/berthrt/berth/libcontainer/lsm"
+	"github.com/berthrt/berth/libcontainer/procfs"
 	"github.com/berthrt/berth/libcontainer/rootfs"
 )
 
@@ -64,11 +66,7 @@ func initContainer(sync *syncPipe) error {
 	// Executed through /proc/self/fd/N, init would show as "N" in ps.
 	name, _ := unix.BytePtrFromString("berth:init")
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
-	// Until exec, no process in the container may ptrace init or open its
-	// /proc files: it holds host fds (CVE-2016-9962).
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		return fmt.Errorf("make init non-dumpable: %w", err)
-	}
+	// Not dumpable since the nsenter constructor (CVE-2016-9962).
 	m, err := sync.recv(msgBootstrap)
 	if err != nil {
 		return err
@@ -148,6 +146,7 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 		NoPivot:     b.NoPivot,
 		Hierarchies: hierarchies,
 		CgroupNS:    b.CgroupNS,
+		MountTrees:  mountTrees(b.MountFDs),
 		BeforePivot: func() error { return beforePivotHooks(sync, b) },
 	})
 	if err == nil {
@@ -164,6 +163,16 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 		return nil, err
 	}
 	return pty, nil
+}
+
+// mountTrees wraps the inherited fds of the parent's idmapped mount trees.
+func mountTrees(fds map[int]int) map[int]*os.File {
+	trees := make(map[int]*os.File, len(fds))
+	for i, fd := range fds {
+		unix.CloseOnExec(fd)
+		trees[i] = os.NewFile(uintptr(fd), "idmapped mount")
+	}
+	return trees
 }
 
 // beforePivotHooks runs the hooks due once the container's mounts are made
@@ -215,6 +224,9 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 		}
 	}
 	if err := setProcessAttrs(p); err != nil {
+		return err
+	}
+	if err := lsm.SetExecLabels(p); err != nil {
 		return err
 	}
 	env := processEnv(p)
@@ -386,13 +398,7 @@ func setSystemIdentity(s *specs.Spec) error {
 	if s.Linux == nil {
 		return nil
 	}
-	for key, value := range s.Linux.Sysctl {
-		file := filepath.Join("/proc/sys", strings.ReplaceAll(key, ".", "/"))
-		if err := os.WriteFile(file, []byte(value), 0); err != nil {
-			return fmt.Errorf("set sysctl %s=%s: %w", key, value, err)
-		}
-	}
-	return nil
+	return procfs.WriteSysctls(s.Linux.Sysctl)
 }
 
 func setRlimits(limits []specs.POSIXRlimit) error {

@@ -85,6 +85,9 @@ type bootstrap struct {
 	// container set-up and the exec fifo; Spec.Process is the process to
 	// run.
 	Exec bool `json:"exec,omitempty"`
+	// MountFDs are init's fds of the idmapped mount trees the parent
+	// made, by index in Spec.Mounts.
+	MountFDs map[int]int `json:"mountFds,omitempty"`
 	// JoinLate has an exec wait after msgReady for msgJoined.
 	JoinLate bool `json:"joinLate,omitempty"`
 	// SeccompState is what init sends the seccomp agent with the notify

@@ -15,6 +15,9 @@
 //	                     new user namespace the parent writes the id maps
 //	timens=MS:MNS:BS:BNS offsets of the new time namespace's monotonic and
 //	                     boottime clocks (seconds:nanoseconds)
+//	hold=FD              only keep the namespaces alive: block until FD
+//	                     reaches end of file, then exit (the parent opens
+//	                     /proc/PID/ns/* meanwhile)
 //
 // Pid and time namespaces apply only to children, so when one is joined or
 // made the process forks: the child goes on into Go, the parent reports the
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <linux/nsfs.h>
 
@@ -94,6 +98,12 @@ __attribute__((constructor)) static void berth_nsenter(void)
 
 	if (env == NULL)
 		return;
+	// Until it execs the container's process, init holds host fds and
+	// runs berth's binary: from the first instruction, nothing in the
+	// container may ptrace it or open its /proc files (CVE-2016-9962).
+	// Forked children inherit this.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("make init non-dumpable");
 	words = strdup(env);
 	if (words == NULL)
 		_exit(1);
@@ -121,6 +131,11 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			if (flags != 0 && unshare((int)flags) < 0)
 				fail("unshare namespaces");
 			fork_needed |= (flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
+		} else if (sscanf(word, "hold=%d", &fd) == 1) {
+			char c;
+			while (read(fd, &c, 1) > 0)
+				;
+			_exit(0);
 		} else if (strncmp(word, "timens=", 7) == 0) {
 			set_time_offsets(word + 7);
 		} else {

@@ -10,7 +10,7 @@ import (
 )
 
 // mountEntry performs one of the spec's mounts inside root.
-func mountEntry(root *os.File, m *specs.Mount, c Config) error {
+func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
 	opts := parseMountOptions(m.Options)
 	if m.Type == "bind" {
 		opts.flags |= unix.MS_BIND
@@ -18,11 +18,11 @@ func mountEntry(root *os.File, m *specs.Mount, c Config) error {
 	var err error
 	switch {
 	case opts.isBind():
-		err = bindMount(root, m, opts)
+		err = bindMount(root, m, tree, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		err = mountCgroup(root, m, opts, c.Hierarchies, c.CgroupNS)
 	default:
-		err = mountOther(root, m, opts)
+		err = mountOther(root, m, withMountLabel(opts, m.Type, c.Spec))
 	}
 	if err != nil {
 		return err
@@ -36,6 +36,9 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 		return err
 	}
 	defer target.Close()
+	if err := checkMountPoint(root, target, m.Destination, m.Type); err != nil {
+		return err
+	}
 	err = mountFresh(root, m.Source, m.Destination, target, m.Type, opts)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
@@ -43,7 +46,7 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 		host := *m
 		host.Source = "/sys"
 		opts.flags |= unix.MS_BIND | unix.MS_REC
-		return bindMount(root, &host, opts)
+		return bindMount(root, &host, nil, opts)
 	}
 	if err != nil {
 		return err
@@ -86,7 +89,9 @@ func mountFresh(root *os.File, source, dest string, target *os.File, fstype stri
 	return remountInRoot(root, dest, opts.flags)
 }
 
-func bindMount(root *os.File, m *specs.Mount, opts mountOptions) error {
+// bindMount binds m.Source, or moves tree (a detached copy of it the parent
+// made) into place.
+func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) error {
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return fmt.Errorf("bind source: %w", err)
@@ -101,7 +106,15 @@ func bindMount(root *os.File, m *specs.Mount, opts mountOptions) error {
 		return err
 	}
 	defer target.Close()
-	if err := unix.Mount(m.Source, fdPath(target), "", opts.flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+	if err := checkMountPoint(root, target, m.Destination, "bind"); err != nil {
+		return err
+	}
+	if tree != nil {
+		err = unix.MoveMount(int(tree.Fd()), "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	} else {
+		err = unix.Mount(m.Source, fdPath(target), "", opts.flags&(unix.MS_BIND|unix.MS_REC), "")
+	}
+	if err != nil {
 		return err
 	}
 	// A bind mount ignores every flag but MS_BIND|MS_REC on creation; the

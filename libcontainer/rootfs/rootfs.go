@@ -32,6 +32,10 @@ type Config struct {
 	// hides the paths); CgroupNS says whether it made one.
 	Hierarchies []cgroups.Mount
 	CgroupNS    bool
+	// MountTrees are detached, idmapped copies of bind mount sources that
+	// the parent made, by index in Spec.Mounts: moved into place instead
+	// of bind-mounting the source.
+	MountTrees map[int]*os.File
 	// BeforePivot, if set, runs once the mounts are made, before the root
 	// is switched: where the spec's create hooks belong.
 	BeforePivot func() error
@@ -64,7 +68,7 @@ func Setup(c Config) (pty *Pty, err error) {
 	defer root.Close()
 
 	for i := range s.Mounts {
-		if err := mountEntry(root, &s.Mounts[i], c); err != nil {
+		if err := mountEntry(root, &s.Mounts[i], c.MountTrees[i], c); err != nil {
 			return nil, fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
 		}
 	}
@@ -126,13 +130,18 @@ func Setup(c Config) (pty *Pty, err error) {
 // masked paths, read-only paths and a read-only root.
 func Finish(s *specs.Spec) error {
 	if s.Linux != nil {
+		root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
 		for _, p := range s.Linux.MaskedPaths {
-			if err := maskPath(p); err != nil {
+			if err := maskPath(root, p, s.Linux.MountLabel); err != nil {
 				return fmt.Errorf("mask %s: %w", p, err)
 			}
 		}
 		for _, p := range s.Linux.ReadonlyPaths {
-			if err := readonlyPath(p); err != nil {
+			if err := readonlyPath(root, p); err != nil {
 				return fmt.Errorf("make %s read-only: %w", p, err)
 			}
 		}
