@@ -148,3 +148,21 @@ func TestNamespaceBadInput(t *testing.T) {
 	noMaps.Save(t)
 	b.MustFail([]string{"uidMappings"}, "run", "--bundle", noMaps.Dir, "nomaps")
 }
+
+func TestNoMountNamespaceRefused(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "true")
+	var keep []specs.LinuxNamespace
+	for _, ns := range bun.Spec.Linux.Namespaces {
+		if ns.Type != specs.MountNamespace {
+			keep = append(keep, ns)
+		}
+	}
+	bun.Spec.Linux.Namespaces = keep
+	bun.Save(t)
+	hostRoot, _ := os.Readlink("/proc/self/root")
+	b.MustFail([]string{"mount namespace"}, "run", "--bundle", bun.Dir, "nomntns")
+	if now, _ := os.Readlink("/proc/self/root"); now != hostRoot {
+		t.Errorf("the caller's root changed: %s", now)
+	}
+}

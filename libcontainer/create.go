@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -192,6 +193,14 @@ func checkCreatable(s *specs.Spec) error {
 	}
 	if err := checkIDMappedMounts(s); err != nil {
 		return err
+	}
+	if err := checkRlimits(s.Process.Rlimits); err != nil {
+		return err
+	}
+	// Mounting and pivot_root in the caller's own mount namespace would
+	// change the host's view (one given by path is the config's choice).
+	if !slices.ContainsFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.MountNamespace }) {
+		return errors.New("linux.namespaces has no mount namespace: berth does not build a container's root filesystem in the host's")
 	}
 	return nil
 }

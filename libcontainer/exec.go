@@ -77,6 +77,9 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err := checkProcessAttrs(o.Process, nil); err != nil {
 		return 0, err
 	}
+	if err := checkRlimits(o.Process.Rlimits); err != nil {
+		return 0, err
+	}
 	s.Process = o.Process
 	agent, err := dialSeccompAgent(s)
 	if err != nil {
@@ -131,12 +134,12 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		}
 	}
 	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
-		ID:           c.p.ID,
-		Spec:         s,
-		PreserveFDs:  o.PreserveFDs,
-		Exec:         true,
-		JoinLate:     joinLate,
-		SeccompState: c.seccompAgentState(s, pid),
+		ID:            c.p.ID,
+		Spec:          s,
+		PreserveFDs:   o.PreserveFDs,
+		Exec:          true,
+		WaitForParent: joinLate,
+		SeccompState:  c.seccompAgentState(s, pid),
 	}}); err != nil {
 		return 0, err
 	}
@@ -150,7 +153,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		if err := joinCgroups(cgroupPaths, pid); err != nil {
 			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
-		if err := sync.send(syncMsg{Type: msgJoined}); err != nil {
+		if err := sync.send(syncMsg{Type: msgGo}); err != nil {
 			return 0, err
 		}
 	}

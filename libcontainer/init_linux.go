@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	"github.com/moby/sys/user"
@@ -209,9 +208,6 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 			return err
 		}
 	}
-	if err := setRlimits(p.Rlimits); err != nil {
-		return err
-	}
 	// execCPUAffinity applies to processes exec'd into a container, not
 	// to its init.
 	affinity := p.ExecCPUAffinity
@@ -232,6 +228,17 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	env := processEnv(p)
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
+		return err
+	}
+	// Every fd above the preserved ones, whatever the caller leaked to us,
+	// closes at exec (CVE-2024-21626). Marked before any seccomp filter is
+	// loaded: a profile older than close_range(2) would refuse it.
+	if err := unix.CloseRange(uint(3+b.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	// The same for the check that cwd lies inside the container: getcwd
+	// may be filtered.
+	if err := checkCwd(p.Cwd); err != nil {
 		return err
 	}
 	sc, err := prepareSeccomp(b)
@@ -257,18 +264,14 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 		umask = int(*p.User.Umask)
 	}
 	unix.Umask(umask)
-	if err := enterCwd(p.Cwd); err != nil {
-		return err
+	// Again, as the process's user: it must be allowed there.
+	if err := unix.Chdir(cwdOrRoot(p.Cwd)); err != nil {
+		return fmt.Errorf("chdir to cwd %q in the container: %w", p.Cwd, err)
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
-	}
-	// Every fd above the preserved ones, whatever the caller leaked to us,
-	// closes at exec (CVE-2024-21626).
-	if err := unix.CloseRange(uint(3+b.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
 	// Set-up is over; from here the process must outlive the parent.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
@@ -277,10 +280,10 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
-	if b.JoinLate {
+	if b.WaitForParent {
 		// The parent puts us in a frozen cgroup now; we stop here until
-		// the container is resumed.
-		if _, err := sync.recv(msgJoined); err != nil {
+		// the container resumes.
+		if _, err := sync.recv(msgGo); err != nil {
 			return err
 		}
 	}
@@ -313,8 +316,9 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 }
 
 // lastSteps sets what must be set right before execve: the personality,
-// the final CPU affinity of an exec, and (with no_new_privs) the seccomp
-// filter, last, so that it filters the user's process and not berth.
+// the final CPU affinity of an exec, the seccomp filter (with
+// no_new_privs; it should filter the user's process, not berth) and the
+// rlimits (see setRlimits).
 func lastSteps(s *specs.Spec, affinity *specs.CPUAffinity, sc *initSeccomp) error {
 	if err := setPersonality(s.Linux); err != nil {
 		return err
@@ -325,9 +329,11 @@ func lastSteps(s *specs.Spec, affinity *specs.CPUAffinity, sc *initSeccomp) erro
 		}
 	}
 	if s.Process.NoNewPrivileges {
-		return sc.load()
+		if err := sc.load(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return setRlimits(s.Process.Rlimits)
 }
 
 // waitForStart blocks until `berth start` opens the exec fifo for writing.
@@ -347,7 +353,9 @@ func waitForStart(fifo *os.File) error {
 	}
 	var b [1]byte
 	_, _ = unix.Read(int(fifo.Fd()), b[:])
-	return fifo.Close()
+	// The fifo stays open, close-on-exec: `start` waits for this end to
+	// close, which tells it the user's process has been exec'd.
+	return nil
 }
 
 func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
@@ -399,40 +407,6 @@ func setSystemIdentity(s *specs.Spec) error {
 		return nil
 	}
 	return procfs.WriteSysctls(s.Linux.Sysctl)
-}
-
-func setRlimits(limits []specs.POSIXRlimit) error {
-	for _, l := range limits {
-		res, ok := rlimitResources[l.Type]
-		if !ok {
-			return fmt.Errorf("unknown rlimit %q", l.Type)
-		}
-		// syscall's Setrlimit (not x/sys's) so that Go does not restore
-		// its own idea of RLIMIT_NOFILE at exec.
-		if err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
-			return fmt.Errorf("set %s to soft %d hard %d: %w", l.Type, l.Soft, l.Hard, err)
-		}
-	}
-	return nil
-}
-
-var rlimitResources = map[string]int{
-	"RLIMIT_AS":         unix.RLIMIT_AS,
-	"RLIMIT_CORE":       unix.RLIMIT_CORE,
-	"RLIMIT_CPU":        unix.RLIMIT_CPU,
-	"RLIMIT_DATA":       unix.RLIMIT_DATA,
-	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
-	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
-	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
-	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
-	"RLIMIT_NICE":       unix.RLIMIT_NICE,
-	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
-	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
-	"RLIMIT_RSS":        unix.RLIMIT_RSS,
-	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
-	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
-	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
-	"RLIMIT_STACK":      unix.RLIMIT_STACK,
 }
 
 // processEnv is the process's environment, with HOME filled in from the
@@ -524,18 +498,22 @@ func setUser(p *specs.Process) error {
 	return caps.Apply()
 }
 
-// enterCwd changes to the process's working directory and checks that it
+// checkCwd changes to the process's working directory and checks that it
 // lies inside the container: a cwd reached through a leaked host fd would
 // show up as unreachable (CVE-2024-21626).
-func enterCwd(cwd string) error {
-	if cwd == "" {
-		cwd = "/"
-	}
-	if err := unix.Chdir(cwd); err != nil {
+func checkCwd(cwd string) error {
+	if err := unix.Chdir(cwdOrRoot(cwd)); err != nil {
 		return fmt.Errorf("chdir to cwd %q in the container: %w", cwd, err)
 	}
 	if _, err := unix.Getwd(); err != nil {
 		return fmt.Errorf("cwd %q is outside the container: %w", cwd, err)
 	}
 	return nil
+}
+
+func cwdOrRoot(cwd string) string {
+	if cwd == "" {
+		return "/"
+	}
+	return cwd
 }

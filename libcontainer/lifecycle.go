@@ -36,6 +36,9 @@ func (c *Container) Start() error {
 		return fmt.Errorf("open exec fifo of %q: %w", c.p.ID, err)
 	}
 	_, err = unix.Write(fd, []byte{0})
+	if err == nil {
+		err = awaitExec(fd)
+	}
 	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("release init of %q: %w", c.p.ID, err)
@@ -53,6 +56,21 @@ func (c *Container) Start() error {
 		}
 	}
 	return nil
+}
+
+// awaitExec waits until init has closed its (close-on-exec) end of the exec
+// fifo, that is until it has exec'd the user's process or died: a signal
+// sent once start returns then reaches the user's process, not berth.
+func awaitExec(fifo int) error {
+	// With no reader left, poll reports an error on a fifo's writing end.
+	fds := []unix.PollFd{{Fd: int32(fifo)}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err
+	}
 }
 
 // Wait waits for the container's init to exit and returns its wait

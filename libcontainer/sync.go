@@ -24,7 +24,7 @@ package libcontainer
 //	init   → parent msgReady       set-up done; init now waits on the exec
 //	                               fifo for `start` (an exec goes on at once)
 //	   or  → parent msgError       set-up failed; init exits
-//	parent → init   msgJoined      (an exec into a paused container only)
+//	parent → init   msgGo          (an exec into a paused container only)
 //	                               the parent has put the process in the
 //	                               frozen cgroup: only now, or the set-up
 //	                               would freeze halfway
@@ -52,7 +52,7 @@ const (
 	msgIDMap     msgType = "idmap"
 	msgHooks     msgType = "hooks"
 	msgHooksDone msgType = "hooksDone"
-	msgJoined    msgType = "joined"
+	msgGo        msgType = "go"
 )
 
 // syncMsg is the single envelope for all messages; fields unused by a type
@@ -88,8 +88,8 @@ type bootstrap struct {
 	// MountFDs are init's fds of the idmapped mount trees the parent
 	// made, by index in Spec.Mounts.
 	MountFDs map[int]int `json:"mountFds,omitempty"`
-	// JoinLate has an exec wait after msgReady for msgJoined.
-	JoinLate bool `json:"joinLate,omitempty"`
+	// WaitForParent has an exec wait after msgReady for msgGo.
+	WaitForParent bool `json:"waitForParent,omitempty"`
 	// SeccompState is what init sends the seccomp agent with the notify
 	// fd, when the filter notifies: the parent knows the host pid.
 	SeccompState *specs.ContainerProcessState `json:"seccompState,omitempty"`

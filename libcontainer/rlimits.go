@@ -1,0 +1,65 @@
+package libcontainer
+
+import (
+	"fmt"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// init sets the process's rlimits last, right before execve: a low
+// RLIMIT_AS or RLIMIT_DATA set earlier would starve init's own Go runtime
+// (which reserves much address space) and libseccomp of memory. The parent
+// cannot do it with prlimit(2) once init has changed its uid, unless it has
+// CAP_SYS_RESOURCE.
+
+var rlimitResources = map[string]int{
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+}
+
+// checkRlimits rejects unknown or impossible rlimits before anything is
+// made.
+func checkRlimits(limits []specs.POSIXRlimit) error {
+	seen := map[string]bool{}
+	for _, l := range limits {
+		if _, ok := rlimitResources[l.Type]; !ok {
+			return fmt.Errorf("process.rlimits: unknown type %q", l.Type)
+		}
+		if seen[l.Type] {
+			return fmt.Errorf("process.rlimits: %s is given twice", l.Type)
+		}
+		seen[l.Type] = true
+		if l.Soft > l.Hard {
+			return fmt.Errorf("process.rlimits: %s soft limit %d is above its hard limit %d", l.Type, l.Soft, l.Hard)
+		}
+	}
+	return nil
+}
+
+// setRlimits sets the calling process's rlimits. It uses package
+// syscall, not x/sys, so that Go does not put back at exec the
+// RLIMIT_NOFILE it found at start.
+func setRlimits(limits []specs.POSIXRlimit) error {
+	for _, l := range limits {
+		if err := syscall.Setrlimit(rlimitResources[l.Type], &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
+			return fmt.Errorf("set %s to soft %d, hard %d: %w", l.Type, l.Soft, l.Hard, err)
+		}
+	}
+	return nil
+}
