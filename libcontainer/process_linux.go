@@ -2,13 +2,14 @@ package libcontainer
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/lsm"
+	"github.com/berthrt/berth/libcontainer/procfs"
 )
 
 // Scheduling and other per-process attributes of the spec's process. They
@@ -51,6 +52,13 @@ var personalities = map[specs.LinuxPersonalityDomain]int{
 // checkProcessAttrs rejects values the kernel would refuse or that berth
 // does not know, before anything is made.
 func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
+	mountLabel := ""
+	if l != nil {
+		mountLabel = l.MountLabel
+	}
+	if err := lsm.Check(p, mountLabel); err != nil {
+		return err
+	}
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fmt.Errorf("process.oomScoreAdj %d is out of range (-1000 to 1000)", *p.OOMScoreAdj)
 	}
@@ -96,7 +104,7 @@ func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
 // setProcessAttrs applies oomScoreAdj, the scheduler and the I/O priority.
 func setProcessAttrs(p *specs.Process) error {
 	if p.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+		if err := procfs.WriteThreadSelf("oom_score_adj", strconv.Itoa(*p.OOMScoreAdj)); err != nil {
 			return fmt.Errorf("set oomScoreAdj %d: %w", *p.OOMScoreAdj, err)
 		}
 	}

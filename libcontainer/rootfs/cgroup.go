@@ -30,6 +30,9 @@ func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, hierarchies [
 		return err
 	}
 	defer dir.Close()
+	if err := checkMountPoint(root, dir, m.Destination, m.Type); err != nil {
+		return err
+	}
 	tmpfs := mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=755"}}
 	if err := mountFresh(root, "tmpfs", m.Destination, dir, "tmpfs", tmpfs); err != nil {
 		return err
@@ -53,6 +56,9 @@ func mountHierarchy(root *os.File, dest string, h cgroups.Mount, ownNS bool, opt
 		return err
 	}
 	defer target.Close()
+	if err := checkMountPoint(root, target, dest, h.FSType); err != nil {
+		return err
+	}
 	if !ownNS {
 		if h.Own == "" {
 			return fmt.Errorf("cannot find this container's cgroup in %s", h.Mountpoint)

@@ -5,20 +5,18 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/lsm"
 )
 
 // maskPath hides p from the container: a directory gets an empty read-only
 // tmpfs on top, anything else the container's /dev/null. It runs after the
-// root switch, so "/" is the container's root. A path the image lacks is
-// fine: there is nothing to hide.
-func maskPath(p string) error {
-	target, err := pathrs.OpenInRoot("/", p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+// root switch, with root a handle on the container's "/". A path the image
+// lacks is fine: there is nothing to hide.
+func maskPath(root *os.File, p, mountLabel string) error {
+	target, err := openProtectedPath(root, p)
+	if target == nil {
 		return err
 	}
 	defer target.Close()
@@ -27,9 +25,13 @@ func maskPath(p string) error {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return unix.Mount("tmpfs", fdPath(target), "tmpfs", unix.MS_RDONLY, "size=0,mode=755")
+		data := "size=0,mode=755"
+		if opt := lsm.MountOption("tmpfs", mountLabel); opt != "" {
+			data += "," + opt
+		}
+		return unix.Mount("tmpfs", fdPath(target), "tmpfs", unix.MS_RDONLY, data)
 	}
-	null, err := openDevNull()
+	null, err := openDevNull(root)
 	if err != nil {
 		return err
 	}
@@ -38,12 +40,13 @@ func maskPath(p string) error {
 }
 
 // openDevNull opens the container's /dev/null and checks that it really is
-// the null device, so an image cannot substitute a file of its own as the
-// mask.
-func openDevNull() (*os.File, error) {
-	f, err := pathrs.OpenInRoot("/", "/dev/null")
+// the null device. Whatever the image or a racing container put there (a
+// symlink to /proc/sys/kernel/core_pattern, a file) would otherwise be
+// bound over the masked path, readable and writable (CVE-2025-31133).
+func openDevNull(root *os.File) (*os.File, error) {
+	f, err := openInRoot(root, "/dev/null", unix.O_PATH)
 	if err != nil {
-		return nil, fmt.Errorf("open /dev/null: %w", err)
+		return nil, fmt.Errorf("open /dev/null to mask with: %w", err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
@@ -52,28 +55,49 @@ func openDevNull() (*os.File, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
 		f.Close()
-		return nil, errors.New("/dev/null is not the null device (1:3)")
+		return nil, errors.New("/dev/null is not the null device (1:3): refusing to mask with it")
 	}
 	return f, nil
 }
 
-// readonlyPath bind-mounts p onto itself and makes that mount read-only.
-func readonlyPath(p string) error {
-	target, err := pathrs.OpenInRoot("/", p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+// readonlyPath covers p with a read-only bind mount of itself. The bind is
+// made detached, made read-only, then attached to the handle p resolved
+// to, so that no second lookup of p (which a racing rename could redirect)
+// decides what ends up read-only.
+func readonlyPath(root *os.File, p string) error {
+	target, err := openProtectedPath(root, p)
+	if target == nil {
 		return err
 	}
 	defer target.Close()
-	if err := unix.Mount(fdPath(target), fdPath(target), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return err
-	}
-	top, err := pathrs.OpenInRoot("/", p)
+	clone, err := unix.OpenTree(int(target.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
 	if err != nil {
-		return err
+		return fmt.Errorf("clone mount: %w", err)
 	}
-	defer top.Close()
-	return remount(fdPath(top), unix.MS_RDONLY)
+	defer unix.Close(clone)
+	if err := unix.MountSetattr(clone, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("make read-only: %w", err)
+	}
+	if err := unix.MoveMount(clone, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach read-only mount: %w", err)
+	}
+	return nil
+}
+
+// openProtectedPath opens a masked or read-only path, checked to be on the
+// filesystem it names. It returns nil and no error when the path does not
+// exist.
+func openProtectedPath(root *os.File, p string) (*os.File, error) {
+	f, err := openInRoot(root, p, unix.O_PATH)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProtectedPath(p, f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

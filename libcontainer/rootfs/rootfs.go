@@ -9,6 +9,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -162,6 +163,11 @@ func makeCwd(cwd string) error {
 	}
 	defer root.Close()
 	dir, err := mkdirInRoot(root, cwd)
+	if errors.Is(err, unix.ELOOP) {
+		// Magic links are not followed in the root: they can name a host
+		// directory through an fd init holds (CVE-2024-21626).
+		return fmt.Errorf("process.cwd %q is outside the container (through a magic link such as /proc/self/fd/N) or in a symlink loop", cwd)
+	}
 	if err != nil {
 		return fmt.Errorf("create cwd %s: %w", cwd, err)
 	}
