@@ -33,11 +33,15 @@ var execCommand = &cli.Command{
 		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group ids"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability (e.g. CAP_NET_ADMIN)"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
+		&cli.StringFlag{Name: "apparmor", Usage: "run the process under AppArmor profile `NAME`"},
+		&cli.StringFlag{Name: "process-label", Usage: "run the process with SELinux label `LABEL`"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` extra fds (from 3 up) to the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in an existing sub-cgroup of the container: `[CONTROLLER:]PATH` (repeatable)"},
 	},
-	Action: func(c *cli.Context) error {
+	// As runc: 255 when exec fails, so that a caller can tell a failure
+	// from the status of the process it ran.
+	Action: failWith(255, func(c *cli.Context) error {
 		ctr, err := loadContainer(c)
 		if err != nil {
 			return err
@@ -105,7 +109,7 @@ var execCommand = &cli.Command{
 			return err
 		}
 		return exitCode(exitStatus(syscall.WaitStatus(ws)))
-	},
+	}),
 }
 
 // execProcess builds the process to exec: from --process, or from the
@@ -154,6 +158,12 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, e
 	}
 	if c.IsSet("no-new-privs") {
 		p.NoNewPrivileges = c.Bool("no-new-privs")
+	}
+	if c.IsSet("apparmor") {
+		p.ApparmorProfile = c.String("apparmor")
+	}
+	if c.IsSet("process-label") {
+		p.SelinuxLabel = c.String("process-label")
 	}
 	if caps := c.StringSlice("cap"); len(caps) > 0 {
 		if p.Capabilities == nil {

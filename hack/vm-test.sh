@@ -14,9 +14,10 @@ usage() {
 	exit 2
 }
 
-# The cgroup suite, and one plain container run so that a run always proves
-# the VM can run containers at all.
-run='^(TestCgroup.*|TestRunPrintsFromInside)$'
+# The cgroup suite, the AppArmor test (the cloud kernel has AppArmor as its
+# default LSM; this host has none), and one plain container run so that a
+# run always proves the VM can run containers at all.
+run='^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside)$'
 mode=run
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -95,7 +96,27 @@ fetch_kernel() {
 	echo "$dir"
 }
 
+# fetch_apparmor_parser prints the path of apparmor_parser from Debian's
+# apparmor package, unpacked into the cache on first use: the AppArmor test
+# loads its profile with it. It needs only libc.
+fetch_apparmor_parser() {
+	local ver dir tmp
+	ver=$(apt-cache show --no-all-versions apparmor 2>/dev/null | awk '$1 == "Version:" { print $2; exit }')
+	[ -n "$ver" ] || die "apt-cache knows no apparmor package (run apt-get update)"
+	dir=$cache/apparmor-$ver
+	if [ ! -x "$dir/sbin/apparmor_parser" ]; then
+		tmp=$(mktemp -d "$cache/download.XXXXXX")
+		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "apparmor=$ver" >&2) ||
+			{ rm -rf "$tmp"; die "apt-get download apparmor=$ver failed"; }
+		rm -rf "$cache"/apparmor-*
+		dpkg -x "$tmp"/*.deb "$dir" || { rm -rf "$tmp"; die "dpkg -x of apparmor failed"; }
+		rm -rf "$tmp"
+	fi
+	echo "$dir/sbin/apparmor_parser"
+}
+
 kernel_dir=$(fetch_kernel)
+apparmor_parser=$(fetch_apparmor_parser)
 vmlinuz=$(echo "$kernel_dir"/boot/vmlinuz-*)
 [ -f "$vmlinuz" ] || die "no vmlinuz in $kernel_dir/boot"
 moddir=$(echo "$kernel_dir"/lib/modules/*)
@@ -118,6 +139,11 @@ for applet in $(/bin/busybox --list); do
 	[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 cp "$here/berth" "$root/berth"
+cp "$apparmor_parser" "$root/bin/"
+for lib in $(ldd "$apparmor_parser" | grep -o '/[^ ]*'); do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
 cp "$cache/integration.test" "$root/integration.test"
 for m in $modules; do
 	cp "$moddir/$m" "$root/lib/modules/" || die "kernel module $m is missing from $kernel_dir"
@@ -148,6 +174,7 @@ fail() {
 }
 mount -t proc proc /proc || fail "mount /proc failed"
 mount -t sysfs sysfs /sys || fail "mount /sys failed"
+mount -t securityfs securityfs /sys/kernel/security || fail "mount securityfs failed"
 mount -t devtmpfs devtmpfs /dev || fail "mount /dev failed"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts || fail "mount /dev/pts failed"

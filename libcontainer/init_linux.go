@@ -233,7 +233,7 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	// Every fd above the preserved ones, whatever the caller leaked to us,
 	// closes at exec (CVE-2024-21626). Marked before any seccomp filter is
 	// loaded: a profile older than close_range(2) would refuse it.
-	if err := unix.CloseRange(uint(3+b.PreserveFDs)+1000 /*BRK*/, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := unix.CloseRange(uint(3+b.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
 	// The same for the check that cwd lies inside the container: getcwd

@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/berthrt/berth/libcontainer/lsm"
 )
 
 // maskPath hides p from the container: a directory gets an empty read-only
@@ -24,19 +22,70 @@ func maskPath(root *os.File, p, mountLabel string) error {
 	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
 		return err
 	}
+	var mask int
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		data := "size=0,mode=755"
-		if opt := lsm.MountOption("tmpfs", mountLabel); opt != "" {
-			data += "," + opt
-		}
-		return unix.Mount("tmpfs", fdPath(target), "tmpfs", unix.MS_RDONLY, data)
+		mask, err = emptyTmpfs(mountLabel)
+	} else {
+		mask, err = cloneDevNull(root)
 	}
-	null, err := openDevNull(root)
 	if err != nil {
 		return err
 	}
+	defer unix.Close(mask)
+	return attach(mask, target)
+}
+
+// emptyTmpfs makes a detached, empty, read-only tmpfs to mask a directory
+// with.
+func emptyTmpfs(mountLabel string) (int, error) {
+	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(fs)
+	opts := [][2]string{{"size", "0"}, {"mode", "755"}}
+	if mountLabel != "" {
+		opts = append(opts, [2]string{"context", mountLabel})
+	}
+	for _, o := range opts {
+		if err := unix.FsconfigSetString(fs, o[0], o[1]); err != nil {
+			return -1, fmt.Errorf("tmpfs option %s=%s: %w", o[0], o[1], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return -1, fmt.Errorf("create tmpfs: %w", err)
+	}
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsmount tmpfs: %w", err)
+	}
+	return m, nil
+}
+
+// cloneDevNull makes a detached bind mount of the container's /dev/null to
+// mask a file with.
+func cloneDevNull(root *os.File) (int, error) {
+	null, err := openDevNull(root)
+	if err != nil {
+		return -1, err
+	}
 	defer null.Close()
-	return unix.Mount(fdPath(null), fdPath(target), "", unix.MS_BIND, "")
+	m, err := unix.OpenTree(int(null.Fd()), "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return -1, fmt.Errorf("clone /dev/null: %w", err)
+	}
+	return m, nil
+}
+
+// attach puts the detached mount m on the file target is a handle of.
+// Mounts after the root switch go through handles only: a
+// /proc/self/fd/N path would be looked up in the container's /proc, which
+// the config or the image may have made something else.
+func attach(m int, target *os.File) error {
+	if err := unix.MoveMount(m, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach mount: %w", err)
+	}
+	return nil
 }
 
 // openDevNull opens the container's /dev/null and checks that it really is
@@ -78,10 +127,7 @@ func readonlyPath(root *os.File, p string) error {
 	if err := unix.MountSetattr(clone, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
 		return fmt.Errorf("make read-only: %w", err)
 	}
-	if err := unix.MoveMount(clone, "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return fmt.Errorf("attach read-only mount: %w", err)
-	}
-	return nil
+	return attach(clone, target)
 }
 
 // openProtectedPath opens a masked or read-only path, checked to be on the
