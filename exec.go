@@ -46,7 +46,7 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		p, err := execProcess(c, ctr)
+		p, userSpec, err := execProcess(c, ctr)
 		if err != nil {
 			return err
 		}
@@ -78,6 +78,7 @@ var execCommand = &cli.Command{
 			Stderr:        os.Stderr,
 			ConsoleSocket: consoleSend,
 			IgnorePaused:  c.Bool("ignore-paused"),
+			User:          userSpec,
 			SubCgroups:    subCgroups(c.StringSlice("cgroup")),
 		})
 		if err != nil {
@@ -114,29 +115,29 @@ var execCommand = &cli.Command{
 
 // execProcess builds the process to exec: from --process, or from the
 // container's own process with the command line's changes, as runc does.
-func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, error) {
+func execProcess(c *cli.Context, ctr *libcontainer.Container) (p *specs.Process, userSpec string, err error) {
 	if path := c.String("process"); path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("read --process: %w", err)
+			return nil, "", fmt.Errorf("read --process: %w", err)
 		}
-		var p specs.Process
-		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, fmt.Errorf("parse --process %s: %w", path, err)
+		var proc specs.Process
+		if err := json.Unmarshal(data, &proc); err != nil {
+			return nil, "", fmt.Errorf("parse --process %s: %w", path, err)
 		}
-		if len(p.Args) == 0 {
-			return nil, fmt.Errorf("--process %s: args must not be empty", path)
+		if len(proc.Args) == 0 {
+			return nil, "", fmt.Errorf("--process %s: args must not be empty", path)
 		}
-		return &p, nil
+		return &proc, "", nil
 	}
 	if c.NArg() < 2 {
-		return nil, errors.New("exec: give a command to run, or --process FILE")
+		return nil, "", errors.New("exec: give a command to run, or --process FILE")
 	}
 	s, err := ctr.Spec()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	p := s.Process
+	p = s.Process
 	p.Args = c.Args().Slice()[1:]
 	p.Terminal = c.Bool("tty")
 	p.Env = append(p.Env, c.StringSlice("env")...)
@@ -144,15 +145,17 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, e
 		p.Cwd = cwd
 	}
 	if u := c.String("user"); u != "" {
-		uid, gid, err := parseUser(u)
-		if err != nil {
-			return nil, err
+		if uid, gid, ok := numericUser(u); ok {
+			p.User.UID, p.User.GID = uid, gid
+		} else {
+			// Names are looked up in the container's /etc/passwd and
+			// /etc/group, by the process once it is in the container.
+			userSpec = u
 		}
-		p.User.UID, p.User.GID = uid, gid
 	}
 	for _, g := range c.Int64Slice("additional-gids") {
 		if g < 0 || g > 1<<32-1 {
-			return nil, fmt.Errorf("--additional-gids: %d is not a valid gid", g)
+			return nil, "", fmt.Errorf("--additional-gids: %d is not a valid gid", g)
 		}
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
@@ -175,7 +178,7 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (*specs.Process, e
 		p.Capabilities.Effective = append(p.Capabilities.Effective, caps...)
 		p.Capabilities.Permitted = append(p.Capabilities.Permitted, caps...)
 	}
-	return p, nil
+	return p, userSpec, nil
 }
 
 // subCgroups reads --cgroup values: "PATH" for every controller, or
@@ -198,20 +201,20 @@ func subCgroups(values []string) map[string]string {
 	return subs
 }
 
-// parseUser reads "UID" or "UID:GID", numeric as runc accepts them.
-func parseUser(s string) (uid, gid uint32, err error) {
+// numericUser reads "UID" or "UID:GID".
+func numericUser(s string) (uid, gid uint32, ok bool) {
 	u, g, hasGID := strings.Cut(s, ":")
 	id, err := strconv.ParseUint(u, 10, 32)
 	if err != nil {
-		return 0, 0, fmt.Errorf("--user %q: want UID[:GID] in numbers", s)
+		return 0, 0, false
 	}
 	uid = uint32(id)
 	if hasGID {
 		id, err := strconv.ParseUint(g, 10, 32)
 		if err != nil {
-			return 0, 0, fmt.Errorf("--user %q: want UID[:GID] in numbers", s)
+			return 0, 0, false
 		}
 		gid = uint32(id)
 	}
-	return uid, gid, nil
+	return uid, gid, true
 }

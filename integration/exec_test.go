@@ -82,6 +82,18 @@ func TestExecProcessFlags(t *testing.T) {
 	}
 }
 
+// Users and groups given by name are looked up in the container's files.
+func TestExecUserByName(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exname")
+	if r := b.MustRun("exec", "--user", "nobody", "exname", "id"); !strings.HasPrefix(r.Stdout, "uid=65534(nobody) gid=65534(nogroup)") {
+		t.Errorf("exec --user nobody: %q", r.Stdout)
+	}
+	if r := b.MustRun("exec", "--user", "nobody:tty", "exname", "id", "-g"); r.Stdout != "5\n" {
+		t.Errorf("exec --user nobody:tty: gid %q, want 5", r.Stdout)
+	}
+}
+
 func TestExecProcessFile(t *testing.T) {
 	b := newBerth(t)
 	bun := runningContainer(t, b, "exp")
@@ -123,7 +135,7 @@ func TestExecBadInput(t *testing.T) {
 	b.MustFail([]string{"nosuch", "not found"}, "exec", "exb", "nosuch")
 	b.MustFail([]string{`"ghost"`, "does not exist"}, "exec", "ghost", "true")
 	b.MustFail([]string{"command"}, "exec", "exb")
-	b.MustFail([]string{"--user"}, "exec", "--user", "bob", "exb", "true")
+	b.MustFail([]string{`user "bob"`, "passwd"}, "exec", "--user", "bob", "exb", "true")
 
 	stopped := newBundle(t, "true")
 	b.MustRun("run", "--keep", "--bundle", stopped.Dir, "exstopped")

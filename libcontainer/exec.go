@@ -24,6 +24,9 @@ type ExecOptions struct {
 	Stdin, Stdout, Stderr *os.File
 	// ConsoleSocket receives the pty master when Process.Terminal is set.
 	ConsoleSocket *os.File
+	// User, if set, is "NAME[:GROUP]" (or ids) to look up in the
+	// container's /etc/passwd and /etc/group, replacing Process.User's ids.
+	User string
 	// IgnorePaused allows an exec into a paused container (the process
 	// starts frozen with it).
 	IgnorePaused bool
@@ -139,6 +142,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		PreserveFDs:   o.PreserveFDs,
 		Exec:          true,
 		WaitForParent: joinLate,
+		UserSpec:      o.User,
 		SeccompState:  c.seccompAgentState(s, pid),
 	}}); err != nil {
 		return 0, err

@@ -225,6 +225,11 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if err := lsm.SetExecLabels(p); err != nil {
 		return err
 	}
+	if b.UserSpec != "" {
+		if err := lookupUser(p, b.UserSpec); err != nil {
+			return err
+		}
+	}
 	env := processEnv(p)
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
@@ -407,6 +412,21 @@ func setSystemIdentity(s *specs.Spec) error {
 		return nil
 	}
 	return procfs.WriteSysctls(s.Linux.Sysctl)
+}
+
+// lookupUser sets the process's ids from a user (and group) named in the
+// container's /etc/passwd and /etc/group, with the user's groups as
+// additional groups.
+func lookupUser(p *specs.Process, spec string) error {
+	eu, err := user.GetExecUserPath(spec, &user.ExecUser{Uid: int(p.User.UID), Gid: int(p.User.GID)}, "/etc/passwd", "/etc/group")
+	if err != nil {
+		return fmt.Errorf("user %q in the container: %w", spec, err)
+	}
+	p.User.UID, p.User.GID = uint32(eu.Uid), uint32(eu.Gid)
+	for _, g := range eu.Sgids {
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	return nil
 }
 
 // processEnv is the process's environment, with HOME filled in from the

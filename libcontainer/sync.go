@@ -88,6 +88,8 @@ type bootstrap struct {
 	// MountFDs are init's fds of the idmapped mount trees the parent
 	// made, by index in Spec.Mounts.
 	MountFDs map[int]int `json:"mountFds,omitempty"`
+	// UserSpec is an exec's "NAME[:GROUP]", looked up in the container.
+	UserSpec string `json:"userSpec,omitempty"`
 	// WaitForParent has an exec wait after msgReady for msgGo.
 	WaitForParent bool `json:"waitForParent,omitempty"`
 	// SeccompState is what init sends the seccomp agent with the notify
