@@ -119,8 +119,9 @@ func setupLogging(c *cli.Context) error {
 	return nil
 }
 
-// fatal reports err and exits 1, as runc does: to the log (file or json
-// stream), and as a plain line on stderr for a person to read.
+// fatal reports err and exits 1, or the code of a failure, as runc does:
+// to the log (file or json stream), and as a plain line on stderr for a
+// person to read.
 func fatal(err error) {
 	switch {
 	case logToFile:
@@ -132,7 +133,12 @@ func fatal(err error) {
 	default:
 		fmt.Fprintln(os.Stderr, "berth: "+err.Error())
 	}
-	os.Exit(1)
+	code := 1
+	var f failure
+	if errors.As(err, &f) {
+		code = f.code
+	}
+	os.Exit(code)
 }
 
 func isJSON() bool {
@@ -145,6 +151,28 @@ func isJSON() bool {
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// failure is an error that makes berth exit with code instead of 1.
+type failure struct {
+	code int
+	err  error
+}
+
+func (f failure) Error() string { return f.err.Error() }
+func (f failure) Unwrap() error { return f.err }
+
+// failWith makes the errors of action exit with code; the exit statuses
+// it returns on purpose stay as they are.
+func failWith(code int, action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		err := action(c)
+		var exit exitCode
+		if err == nil || errors.As(err, &exit) {
+			return err
+		}
+		return failure{code: code, err: err}
+	}
+}
 
 func openStore(c *cli.Context) (*state.Store, error) {
 	return state.Open(c.String("root"))
