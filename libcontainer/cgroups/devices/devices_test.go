@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -137,6 +135,20 @@ func TestProgram(t *testing.T) {
 	}
 }
 
+// TestProgramRefused checks that the verifier's reason comes with its
+// refusal: an exit with no verdict in r0.
+func TestProgramRefused(t *testing.T) {
+	cgtest.RequireRoot(t)
+	fd, err := loadProgram([]insn{exit()})
+	if err == nil {
+		unix.Close(fd)
+		t.Fatal("the verifier accepted a program that returns nothing")
+	}
+	if !errors.Is(err, unix.EACCES) || !strings.Contains(err.Error(), "R0 !read_ok") {
+		t.Errorf("error %q: want EACCES with the verifier's log", err)
+	}
+}
+
 // testCgroup makes a cgroup v2 directory below the test's own, removed
 // when the test ends.
 func testCgroup(t *testing.T) string {
@@ -189,9 +201,9 @@ func attached(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	res, err := link.QueryPrograms(link.QueryOptions{Target: fd, Attach: ebpf.AttachCGroupDevice})
+	ids, err := attachedPrograms(fd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(res.Programs)
+	return len(ids)
 }
