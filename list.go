@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -33,23 +34,30 @@ var listCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		if c.Bool("quiet") {
+		// One write for the whole listing, not one per line or cell.
+		out := bufio.NewWriter(os.Stdout)
+		switch {
+		case c.Bool("quiet"):
 			for _, s := range states {
-				fmt.Println(s.ID)
+				fmt.Fprintln(out, s.ID)
 			}
-			return nil
-		}
-		if format == "json" {
+		case format == "json":
 			if states == nil {
 				states = []libcontainer.State{}
 			}
-			return json.NewEncoder(os.Stdout).Encode(states)
+			if err := json.NewEncoder(out).Encode(states); err != nil {
+				return err
+			}
+		default:
+			w := tabwriter.NewWriter(out, 12, 1, 3, ' ', 0)
+			fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+			for _, s := range states {
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), s.Owner)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
 		}
-		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
-		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
-		for _, s := range states {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Pid, s.Status, s.Bundle, s.Created.Format(time.RFC3339Nano), s.Owner)
-		}
-		return w.Flush()
+		return out.Flush()
 	},
 }

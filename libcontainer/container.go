@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
+	"github.com/berthrt/berth/libcontainer/internal/smallfile"
 	"github.com/berthrt/berth/libcontainer/state"
 )
 
@@ -153,7 +154,7 @@ func (c *Container) initAlive() bool {
 // procStat reads a process's state letter and start time (in clock ticks
 // since boot) from /proc/<pid>/stat.
 func procStat(pid int) (byte, uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := smallfile.Read("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, 0, err
 	}

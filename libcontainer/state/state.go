@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/internal/smallfile"
 )
 
 // stateFile is the name of the state document inside a container's directory.
@@ -174,7 +176,7 @@ func (s *Store) Read(id string, v any) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	data, err := smallfile.Read(filepath.Join(s.dir(id), stateFile))
 	if err != nil {
 		if missing(err) {
 			return &containerError{id: id, err: ErrNotExist}
@@ -252,7 +254,7 @@ func (e *Entry) Save(v any) error {
 // Load decodes the container's saved state into v. For a container whose
 // state was never saved it fails with an error matching fs.ErrNotExist.
 func (e *Entry) Load(v any) error {
-	data, err := os.ReadFile(filepath.Join(e.dir, stateFile))
+	data, err := smallfile.Read(filepath.Join(e.dir, stateFile))
 	if err != nil {
 		return fmt.Errorf("load state of %q: %w", e.id, err)
 	}

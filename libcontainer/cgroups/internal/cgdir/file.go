@@ -9,36 +9,20 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/internal/smallfile"
 )
 
 // ReadFile returns the content of file in the cgroup directory dir.
 func ReadFile(dir, file string) (string, error) {
-	fd, err := unix.Open(dir+"/"+file, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	data, err := smallfile.Read(dir + "/" + file)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", file, err)
 	}
-	defer unix.Close(fd)
-	buf := make([]byte, 0, 512)
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf))
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", file, err)
-		}
-		if n == 0 {
-			return string(buf), nil
-		}
-		buf = buf[:len(buf)+n]
-	}
+	return string(data), nil
 }
 
 // WriteFile writes data to file in the cgroup directory dir in one write,
