@@ -11,6 +11,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/cgroups/devices"
 	"github.com/berthrt/berth/libcontainer/cgroups/stats"
+	"github.com/berthrt/berth/libcontainer/state"
 )
 
 // errNoCgroup is returned for a container whose state records no cgroup,
@@ -19,7 +20,7 @@ var errNoCgroup = errors.New("it has no cgroup")
 
 // Pause freezes every process of a created or running container.
 func (c *Container) Pause() error {
-	entry, err := c.store.Lock(c.p.ID)
+	entry, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
@@ -33,15 +34,21 @@ func (c *Container) Pause() error {
 	if err != nil {
 		return err
 	}
+	// Recorded first: should berth die after freezing, the record is
+	// there for the freezer to confirm.
+	if err := c.savePaused(entry, true); err != nil {
+		return err
+	}
 	if err := cg.Freeze(); err != nil {
-		return fmt.Errorf("pause container %q: %w", c.p.ID, err)
+		_ = cg.Thaw()
+		return errors.Join(fmt.Errorf("pause container %q: %w", c.p.ID, err), c.savePaused(entry, false))
 	}
 	return nil
 }
 
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
-	entry, err := c.store.Lock(c.p.ID)
+	entry, err := c.lockFresh()
 	if err != nil {
 		return err
 	}
@@ -56,7 +63,26 @@ func (c *Container) Resume() error {
 	if err := cg.Thaw(); err != nil {
 		return fmt.Errorf("resume container %q: %w", c.p.ID, err)
 	}
-	return nil
+	return c.savePaused(entry, false)
+}
+
+// lockFresh locks the container and rereads its state, which another
+// command may have changed since it was loaded.
+func (c *Container) lockFresh() (*state.Entry, error) {
+	entry, err := c.store.Lock(c.p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := entry.Load(&c.p); err != nil {
+		entry.Unlock()
+		return nil, err
+	}
+	return entry, nil
+}
+
+func (c *Container) savePaused(entry *state.Entry, paused bool) error {
+	c.p.Paused = paused
+	return entry.Save(&c.p)
 }
 
 // Update changes the resource limits of a container that has not stopped.
@@ -146,10 +172,11 @@ func (c *Container) mustCgroup(action string) (cgroups.Manager, error) {
 	return c.cgroup()
 }
 
-// paused reports whether the container's cgroup is frozen. It reads one
-// file, as Status runs for every container that `list` shows.
+// paused reports whether the container was paused and its cgroup is still
+// frozen. Only a container berth paused reads the freezer: Status runs for
+// every container that `list` shows.
 func (c *Container) paused() bool {
-	if len(c.p.CgroupPaths) == 0 {
+	if !c.p.Paused || len(c.p.CgroupPaths) == 0 {
 		return false
 	}
 	cg, err := c.cgroup()

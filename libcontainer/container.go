@@ -41,6 +41,9 @@ type persisted struct {
 	// HasHooks spares start and delete reading the config when it has no
 	// hooks to run.
 	HasHooks bool `json:"hasHooks,omitempty"`
+	// Paused records that berth paused the container, so that Status
+	// reads the freezer only then.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // State is the OCI state of a container plus the fields runc adds, in
@@ -79,8 +82,9 @@ func Load(store *state.Store, id string) (*Container, error) {
 	return c, nil
 }
 
-// StatePaused is the status of a container whose cgroup is frozen. The OCI
-// spec leaves pausing out; runc reports it under this name.
+// StatePaused is the status of a container berth paused, while its cgroup
+// is frozen. The OCI spec leaves pausing out; runc reports it under this
+// name.
 const StatePaused specs.ContainerState = "paused"
 
 // Status reports where the container is in its life cycle.
