@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/internal/smallfile"
@@ -98,7 +98,8 @@ func (c *Container) Status() specs.ContainerState {
 	if c.paused() {
 		return StatePaused
 	}
-	if _, err := os.Lstat(filepath.Join(c.dir(), execFifoName)); err == nil {
+	var st unix.Stat_t
+	if unix.Lstat(filepath.Join(c.dir(), execFifoName), &st) == nil {
 		return specs.StateCreated
 	}
 	return specs.StateRunning
@@ -158,7 +159,9 @@ func (c *Container) initAlive() bool {
 // procStat reads a process's state letter and start time (in clock ticks
 // since boot) from /proc/<pid>/stat.
 func procStat(pid int) (byte, uint64, error) {
-	data, err := smallfile.Read("/proc/" + strconv.Itoa(pid) + "/stat")
+	// The line is a few hundred bytes; list reads one per container.
+	var buf [1024]byte
+	data, err := smallfile.ReadInto(buf[:], "/proc/"+strconv.Itoa(pid)+"/stat")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -168,16 +171,25 @@ func procStat(pid int) (byte, uint64, error) {
 	if i < 0 || i+2 >= len(data) {
 		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
-	fields := bytes.Fields(data[i+2:])
-	// fields[0] is field 3 (state); starttime is field 22.
-	if len(fields) < 20 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	// Then single spaces separate the fields from 3 (the state) on;
+	// starttime is field 22.
+	rest := data[i+2:]
+	state := rest[0]
+	for range 22 - 3 {
+		sp := bytes.IndexByte(rest, ' ')
+		if sp < 0 {
+			return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		}
+		rest = rest[sp+1:]
 	}
-	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
+	if sp := bytes.IndexByte(rest, ' '); sp >= 0 {
+		rest = rest[:sp]
+	}
+	start, err := strconv.ParseUint(string(rest), 10, 64)
 	if err != nil {
 		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
 	}
-	return fields[0][0], start, nil
+	return state, start, nil
 }
 
 // Spec reads the config the container was created from.

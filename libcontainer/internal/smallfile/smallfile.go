@@ -16,15 +16,21 @@ import (
 // errno, for the caller to name the file in its own words;
 // errors.Is(err, fs.ErrNotExist) works on them.
 func Read(path string) ([]byte, error) {
+	return ReadInto(make([]byte, 0, 1024), path)
+}
+
+// ReadInto is Read into buf's capacity, which it grows if the file needs
+// more: a caller that reads many files can use one buffer on its stack.
+func ReadInto(buf []byte, path string) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 0, 1024)
+	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, len(buf))
+			buf = slices.Grow(buf, max(len(buf), 512))
 		}
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if errors.Is(err, unix.EINTR) {
