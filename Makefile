@@ -15,8 +15,16 @@ DEPS_STAMP := .cache/deps-installed
 
 all: berth
 
+# The linker writes its output through a shared mapping, which leaves the
+# file in the page cache as large folios (1 MB each here), and Linux maps a
+# whole folio on a page fault: every berth process would map nearly all of
+# the binary. Written with write(2), as an installer writes it (and as it
+# comes back when read from disk), it is cached in small folios and a
+# process maps little more than it touches: 0.3 to 0.6 MB less RSS each.
 berth: $(DEPS_STAMP)
-	CGO_ENABLED=1 $(GO) build -trimpath -tags '$(TAGS)' -ldflags "$(LDFLAGS)" -o berth .
+	@mkdir -p .cache
+	CGO_ENABLED=1 $(GO) build -trimpath -tags '$(TAGS)' -ldflags "$(LDFLAGS)" -o .cache/berth.linked .
+	cp .cache/berth.linked .cache/berth.copy && mv -f .cache/berth.copy berth
 
 $(DEPS_STAMP): hack/install-deps.sh
 	hack/install-deps.sh
