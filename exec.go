@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berthrt/berth/libcontainer"
+	"github.com/berthrt/berth/libcontainer/sigforward"
 )
 
 var execCommand = &cli.Command{
@@ -65,10 +65,9 @@ var execCommand = &cli.Command{
 			if err := libcontainer.SetSubreaper(); err != nil {
 				return err
 			}
-		}
-		sigs := make(chan os.Signal, 64)
-		if !detach {
-			signal.Notify(sigs)
+			if err := sigforward.Start(); err != nil {
+				return err
+			}
 		}
 		pid, err := ctr.Exec(libcontainer.ExecOptions{
 			Process:       p,
@@ -101,7 +100,7 @@ var execCommand = &cli.Command{
 		if detach {
 			return nil
 		}
-		go forwardSignals(sigs, pid, tty)
+		forwardSignals(pid, tty)
 		ws, err := libcontainer.WaitPid(pid)
 		if tty != nil {
 			tty.close()

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer"
+	"github.com/berthrt/berth/libcontainer/sigforward"
 )
 
 var runCommand = &cli.Command{
@@ -26,12 +27,11 @@ var runCommand = &cli.Command{
 			if err := libcontainer.SetSubreaper(); err != nil {
 				return err
 			}
-		}
-		// Catch signals before the container exists, so none is lost in
-		// between; they are forwarded once it runs.
-		sigs := make(chan os.Signal, 64)
-		if !detach {
-			signal.Notify(sigs)
+			// Catch signals before the container exists, so none is
+			// lost in between; they are forwarded once it runs.
+			if err := sigforward.Start(); err != nil {
+				return err
+			}
 		}
 		ctr, consoleRecv, err := createContainer(c, detach)
 		if err != nil {
@@ -55,7 +55,7 @@ var runCommand = &cli.Command{
 		if detach {
 			return nil
 		}
-		go forwardSignals(sigs, ctr.Pid(), tty)
+		forwardSignals(ctr.Pid(), tty)
 		ws, err := ctr.Wait()
 		if tty != nil {
 			tty.close()
@@ -72,31 +72,27 @@ var runCommand = &cli.Command{
 	},
 }
 
-// forwardSignals passes every signal berth receives on to the process pid,
-// except those that concern berth itself; a window size change resizes the
-// container's terminal. It forwards through a pidfd, which cannot reach
-// another process that reuses pid once the process has been waited for, so
-// the signals need not be stopped then: each signal.Stop costs the Go
-// runtime a round trip between two threads, a millisecond for all of them.
-func forwardSignals(sigs <-chan os.Signal, pid int, tty *terminalProxy) {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return // it has gone already; nothing to forward to
+// forwardSignals passes the signals sigforward.Start caught, and later
+// ones, on to the process pid; a window size change resizes the
+// container's terminal.
+func forwardSignals(pid int, tty *terminalProxy) {
+	// A pidfd reaches no other process that reuses pid once this one has
+	// been waited for. It stays open as long as berth runs.
+	if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
+		sigforward.To(pidfd)
 	}
-	defer unix.Close(pidfd)
-	for s := range sigs {
-		sig := s.(syscall.Signal)
-		switch sig {
-		case unix.SIGWINCH:
-			if tty != nil {
-				tty.resize()
-			}
-		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
-			// SIGURG is the Go runtime's preemption signal.
-		default:
-			_ = unix.PidfdSendSignal(pidfd, sig, nil, 0)
+	if tty == nil {
+		return
+	}
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, unix.SIGWINCH)
+	// Again, for a change before Notify.
+	tty.resize()
+	go func() {
+		for range winch {
+			tty.resize()
 		}
-	}
+	}()
 }
 
 // exitStatus follows the shell's convention: 128+N for death by signal N.

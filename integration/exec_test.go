@@ -71,6 +71,28 @@ func TestExecExitStatusAndSignals(t *testing.T) {
 	}
 }
 
+// TestExecForwardsSignals sends exec in the foreground a real-time signal as
+// well, which berth passes on like any other.
+func TestExecForwardsSignals(t *testing.T) {
+	b := newBerth(t)
+	runningContainer(t, b, "exfwd")
+	exec := b.Spawn(nil, "exec", "exfwd", "sh", "-c", `trap 'echo got USR1' USR1; trap 'echo got 37' 37; trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.02; done`)
+	waitFor(t, "the process's traps", func() bool { return exec.Stdout() == "ready\n" })
+	for i, sig := range []unix.Signal{unix.SIGUSR1, 37} {
+		if err := exec.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"ready\ngot USR1\n", "ready\ngot USR1\ngot 37\n"}[i]
+		waitFor(t, "the process to handle signal "+strconv.Itoa(int(sig)), func() bool { return exec.Stdout() == want })
+	}
+	if err := exec.cmd.Process.Signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if r := exec.Wait(); r.Code != 7 || !strings.HasSuffix(r.Stdout, "got TERM\n") {
+		t.Errorf("SIGTERM to berth exec: want the process's trap to exit 7, got %v", r)
+	}
+}
+
 func TestExecProcessFlags(t *testing.T) {
 	b := newBerth(t)
 	runningContainer(t, b, "exf")
