@@ -14,7 +14,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/berthrt/berth/libcontainer"
-	_ "github.com/berthrt/berth/libcontainer/nsenter" // joins namespaces for exec before Go starts
 	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/state"
 )

@@ -1,11 +1,69 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
+
+// TestTimerSlackOfCaller starts berth with an unusual timer slack: berth
+// raises its own, but the container's process, an exec'd one and the hooks
+// must get the caller's.
+func TestTimerSlackOfCaller(t *testing.T) {
+	// berth inherits the slack of the thread that starts it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const slack = 123456
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, slack, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(orig), 0, 0, 0)
+
+	b := newBerth(t)
+	out := t.TempDir()
+	bun := newBundle(t, "sleep", "1000")
+	bun.Spec.Mounts = append(bun.Spec.Mounts, specs.Mount{Destination: "/out", Type: "bind", Source: out, Options: []string{"bind"}})
+	record := func(dir, name string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "cat /proc/self/timerslack_ns > " + filepath.Join(dir, name)}}
+	}
+	bun.Spec.Hooks = &specs.Hooks{
+		Prestart:        []specs.Hook{record(out, "prestart")},
+		CreateContainer: []specs.Hook{record(out, "createContainer")},
+		StartContainer:  []specs.Hook{record("/out", "startContainer")},
+	}
+	bun.Save(t)
+	b.MustRun("run", "-d", "--bundle", bun.Dir, "slack")
+	t.Cleanup(func() { b.Run("delete", "--force", "slack") })
+
+	got := map[string]string{"exec": strings.TrimSpace(b.MustRun("exec", "slack", "cat", "/proc/self/timerslack_ns").Stdout)}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(b.State("slack").Pid) + "/timerslack_ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got["process"] = strings.TrimSpace(string(data))
+	for _, h := range []string{"prestart", "createContainer", "startContainer"} {
+		data, err := os.ReadFile(filepath.Join(out, h))
+		if err != nil {
+			t.Fatalf("%s hook: %v", h, err)
+		}
+		got[h+" hook"] = strings.TrimSpace(string(data))
+	}
+	for what, v := range got {
+		if v != strconv.Itoa(slack) {
+			t.Errorf("timer slack of the %s: %s ns, want the caller's %d", what, v, slack)
+		}
+	}
+}
 
 func TestProcessSchedulingAttributes(t *testing.T) {
 	b := newBerth(t)

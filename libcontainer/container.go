@@ -1,5 +1,11 @@
 // Package libcontainer creates and manages OCI containers. It works on
 // specs.Spec directly; the berth CLI is a thin layer over it.
+//
+// It links libcontainer/nsenter, whose C constructor runs before the Go
+// runtime in every process of the program: it does berth init's namespace
+// work, and raises the process's timer slack to 1 ms, which suits a
+// runtime's short commands (a program that needs precise timers sets its
+// own back with prctl(PR_SET_TIMERSLACK)).
 package libcontainer
 
 import (

@@ -20,6 +20,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/hooks"
 	"github.com/berthrt/berth/libcontainer/lsm"
+	"github.com/berthrt/berth/libcontainer/nsenter"
 	"github.com/berthrt/berth/libcontainer/procfs"
 	"github.com/berthrt/berth/libcontainer/rootfs"
 )
@@ -248,6 +249,11 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	}
 	sc, err := prepareSeccomp(b)
 	if err != nil {
+		return err
+	}
+	// The process gets the timer slack of berth's caller, not berth's
+	// raised one; before any filter, which may not allow prctl.
+	if err := nsenter.RestoreTimerSlack(); err != nil {
 		return err
 	}
 	if !p.NoNewPrivileges {

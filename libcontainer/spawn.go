@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/nsenter"
 )
 
 // sealedSelf returns an fd through which berth re-executes itself as a
@@ -119,8 +121,10 @@ func (s *spawn) start(dir string, stdin, stdout, stderr *os.File, attr *syscall.
 		Args: []string{"berth", "init"},
 		// init is short-lived and single-threaded: one P spares the Go
 		// runtime reading cgroup CPU limits at start, and it need not
-		// collect garbage.
-		Env:         append([]string{"GOMAXPROCS=1", "GOGC=off"}, s.env...),
+		// collect garbage. It inherits berth's raised timer slack, and
+		// gives the process it execs this one, the caller's.
+		Env: append([]string{"GOMAXPROCS=1", "GOGC=off",
+			"_BERTH_TIMERSLACK=" + strconv.FormatUint(nsenter.CallerTimerSlack(), 10)}, s.env...),
 		Dir:         dir,
 		Stdin:       stdin,
 		Stdout:      stdout,

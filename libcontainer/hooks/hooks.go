@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/libcontainer/nsenter"
 )
 
 // Run runs one hook and waits for it. A hook that exits non-zero, cannot
@@ -48,7 +51,10 @@ func Run(kind string, h specs.Hook, state *specs.State) error {
 	// started cannot keep its output open and the caller waiting.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err = cmd.Run()
+	err = start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("%s hook %s: timed out after %ds", kind, h.Path, *h.Timeout)
 	}
@@ -61,6 +67,17 @@ func Run(kind string, h specs.Hook, state *specs.State) error {
 		return fmt.Errorf("%s hook %s: %w", kind, h.Path, err)
 	}
 	return nil
+}
+
+// start starts cmd from a thread with the timer slack of berth's caller,
+// which the hook inherits instead of berth's raised one.
+func start(cmd *exec.Cmd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := nsenter.RestoreTimerSlack(); err != nil {
+		return err
+	}
+	return cmd.Start()
 }
 
 // RunAll runs hooks in order and stops at the first that fails.
