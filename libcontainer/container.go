@@ -33,6 +33,15 @@ const (
 
 // persisted is what state.json holds.
 type persisted struct {
+	summary
+	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// HasHooks spares start and delete reading the config when it has no
+	// hooks to run.
+	HasHooks bool `json:"hasHooks,omitempty"`
+}
+
+// summary is the part of the state that State reports and Status reads.
+type summary struct {
 	ID      string `json:"id"`
 	InitPid int    `json:"initPid"`
 	// InitStartTime (from /proc/<pid>/stat) tells our init apart from an
@@ -43,10 +52,6 @@ type persisted struct {
 	Created       time.Time         `json:"created"`
 	Owner         string            `json:"owner"`
 	Annotations   map[string]string `json:"annotations,omitempty"`
-	CgroupPaths   map[string]string `json:"cgroupPaths,omitempty"`
-	// HasHooks spares start and delete reading the config when it has no
-	// hooks to run.
-	HasHooks bool `json:"hasHooks,omitempty"`
 	// Paused records that berth paused the container, so that Status
 	// reads the freezer only then.
 	Paused bool `json:"paused,omitempty"`
@@ -138,7 +143,14 @@ func List(store *state.Store) ([]State, error) {
 	}
 	states := make([]State, 0, len(ids))
 	for _, id := range ids {
-		c, err := Load(store, id)
+		// The summary is all Status needs unless the container is
+		// paused, when it reads the freezer through the cgroup paths:
+		// a map per container that list need not build.
+		c := &Container{store: store}
+		err := store.Read(id, &c.p.summary)
+		if err == nil && c.p.Paused {
+			err = store.Read(id, &c.p)
+		}
 		if errors.Is(err, state.ErrNotExist) {
 			continue
 		}

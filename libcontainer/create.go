@@ -162,16 +162,18 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, fmt.Errorf("read start time of init %d: %w", pid, err)
 	}
 	c = &Container{store: store, p: persisted{
-		ID:            o.ID,
-		InitPid:       pid,
-		InitStartTime: start,
-		Bundle:        o.Bundle,
-		Rootfs:        o.Rootfs,
-		Created:       time.Now().UTC(),
-		Owner:         ownerName(),
-		Annotations:   o.Spec.Annotations,
-		CgroupPaths:   cg.Paths(),
-		HasHooks:      hasHooks(o.Spec),
+		summary: summary{
+			ID:            o.ID,
+			InitPid:       pid,
+			InitStartTime: start,
+			Bundle:        o.Bundle,
+			Rootfs:        o.Rootfs,
+			Created:       time.Now().UTC(),
+			Owner:         ownerName(),
+			Annotations:   o.Spec.Annotations,
+		},
+		CgroupPaths: cg.Paths(),
+		HasHooks:    hasHooks(o.Spec),
 	}}
 	if err := entry.Save(&c.p); err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -171,12 +172,16 @@ func (s *Store) Lock(id string) (*Entry, error) {
 // Read decodes the state last saved for container id into v, without taking
 // its lock. A container is visible to Read from its first Save until its
 // Remove; at other times, and for unknown ids, Read fails with an error
-// matching ErrNotExist.
+// matching ErrNotExist. v must not keep the JSON it is decoded from (a
+// json.RawMessage): Read reuses the bytes.
 func (s *Store) Read(id string, v any) error {
 	if err := ValidateID(id); err != nil {
 		return err
 	}
-	data, err := smallfile.Read(filepath.Join(s.dir(id), stateFile))
+	buf := readBufs.Get().(*[]byte)
+	defer readBufs.Put(buf)
+	data, err := smallfile.ReadInto(*buf, filepath.Join(s.dir(id), stateFile))
+	*buf = data
 	if err != nil {
 		if missing(err) {
 			return &containerError{id: id, err: ErrNotExist}
@@ -188,6 +193,10 @@ func (s *Store) Read(id string, v any) error {
 	}
 	return nil
 }
+
+// readBufs are Read's buffers: list reads a state per container, and the
+// decoded state holds no reference to the bytes.
+var readBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // List returns the ids of all containers in the store, sorted. It includes
 // containers still being created or being removed, whose Read fails with
