@@ -132,11 +132,9 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (p *specs.Process,
 	if c.NArg() < 2 {
 		return nil, "", errors.New("exec: give a command to run, or --process FILE")
 	}
-	s, err := ctr.Spec()
-	if err != nil {
+	if p, err = ctr.Process(); err != nil {
 		return nil, "", err
 	}
-	p = s.Process
 	p.Args = c.Args().Slice()[1:]
 	p.Terminal = c.Bool("tty")
 	p.Env = append(p.Env, c.StringSlice("env")...)

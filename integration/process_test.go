@@ -111,6 +111,20 @@ func TestExecCPUAffinity(t *testing.T) {
 	}
 }
 
+// TestExecPersonality checks that an exec'd process takes the container's
+// execution domain, which exec reads from the container's config.
+func TestExecPersonality(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sleep", "1000")
+	bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+	bun.Save(t)
+	b.MustRun("run", "-d", "--bundle", bun.Dir, "pers")
+	t.Cleanup(func() { b.Run("delete", "--force", "pers") })
+	if r := b.MustRun("exec", "pers", "uname", "-m"); strings.TrimSpace(r.Stdout) != "i686" {
+		t.Errorf("exec in a LINUX32 container: uname -m = %q, want i686", r.Stdout)
+	}
+}
+
 func TestProcessAttributesBadInput(t *testing.T) {
 	b := newBerth(t)
 	for name, edit := range map[string]func(*specs.Spec){

@@ -138,7 +138,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if err := cg.Set(resources); err != nil {
 		return nil, err
 	}
-	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
+	if err := sync.sendBootstrap(msgBootstrap, &bootstrap{
 		ID:           o.ID,
 		Spec:         o.Spec,
 		Rootfs:       o.Rootfs,
@@ -150,7 +150,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		Bundle:       o.Bundle,
 		MountFDs:     mountFDs,
 		SeccompState: o.seccompAgentState(pid),
-	}}); err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	if err := awaitReady(sync, o, pid); err != nil {

@@ -70,8 +70,12 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	s, err := c.Spec()
-	if err != nil {
+	// Only the parts of the config an exec uses (see Process).
+	var cfg struct {
+		Annotations map[string]string `json:"annotations,omitempty"`
+		Linux       *execLinux        `json:"linux,omitempty"`
+	}
+	if err := c.readConfig(&cfg); err != nil {
 		return 0, err
 	}
 	if o.Process.Terminal != (o.ConsoleSocket != nil) {
@@ -83,7 +87,10 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err := checkRlimits(o.Process.Rlimits); err != nil {
 		return 0, err
 	}
-	s.Process = o.Process
+	s := &specs.Spec{Process: o.Process, Annotations: cfg.Annotations}
+	if cfg.Linux != nil {
+		s.Linux = &specs.Linux{Seccomp: cfg.Linux.Seccomp, Personality: cfg.Linux.Personality}
+	}
 	agent, err := dialSeccompAgent(s)
 	if err != nil {
 		return 0, err
@@ -136,15 +143,15 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
 	}
-	if err := sync.send(syncMsg{Type: msgBootstrap, Bootstrap: &bootstrap{
+	if err := sync.sendBootstrap(msgExec, &execBootstrap{
 		ID:            c.p.ID,
-		Spec:          s,
+		Process:       o.Process,
+		Linux:         cfg.Linux,
 		PreserveFDs:   o.PreserveFDs,
-		Exec:          true,
-		WaitForParent: joinLate,
 		UserSpec:      o.User,
+		WaitForParent: joinLate,
 		SeccompState:  c.seccompAgentState(s, pid),
-	}}); err != nil {
+	}); err != nil {
 		return 0, err
 	}
 	if _, err := sync.recv(msgReady); err != nil {

@@ -67,11 +67,10 @@ func initContainer(sync *syncPipe) error {
 	name, _ := unix.BytePtrFromString("berth:init")
 	_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
 	// Not dumpable since the nsenter constructor (CVE-2016-9962).
-	m, err := sync.recv(msgBootstrap)
+	b, err := sync.recvBootstrap()
 	if err != nil {
 		return err
 	}
-	b := m.Bootstrap
 	// A session of its own: nsenter may have forked the process out of
 	// the one the parent started it in.
 	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
