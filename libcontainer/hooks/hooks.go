@@ -42,7 +42,9 @@ func Run(kind string, h specs.Hook, state *specs.State) error {
 	if len(cmd.Args) == 0 {
 		cmd.Args = []string{h.Path}
 	}
-	cmd.Env = h.Env
+	// No env means an empty environment, not berth's (which holds its
+	// own _BERTH_* and, in init, Go runtime settings).
+	cmd.Env = append([]string{}, h.Env...)
 	cmd.Stdin = bytes.NewReader(input)
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr

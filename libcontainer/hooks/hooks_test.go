@@ -55,3 +55,16 @@ func TestRun(t *testing.T) {
 		t.Errorf("argv = %q, want args as given", lines[1])
 	}
 }
+
+func TestRunWithoutEnvGetsNoEnvironment(t *testing.T) {
+	t.Setenv("_BERTH_SECRET", "leak")
+	out := filepath.Join(t.TempDir(), "env")
+	h := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "env > " + out}}
+	if err := Run("poststart", h, &specs.State{}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(out)
+	if strings.Contains(string(data), "_BERTH_SECRET") {
+		t.Errorf("a hook without env inherited berth's environment:\n%s", data)
+	}
+}
