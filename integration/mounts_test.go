@@ -120,3 +120,29 @@ func TestIDMappedMountInUserNamespace(t *testing.T) {
 		t.Errorf("on the host the file is now owned by %d, want still 0", uid)
 	}
 }
+
+// tmpcopyup (as podman passes it for tmpfs volumes) fills the tmpfs with
+// what the image has there.
+func TestTmpfsCopyUp(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sh", "-c", "cat /data/file /data/sub/deep; readlink /data/link; stat -c '%a %g' /data/sub; touch /data/new 2>&1; grep ' /data ' /proc/self/mountinfo | grep -c tmpfs")
+	data := filepath.Join(bun.Rootfs(), "data")
+	if err := os.MkdirAll(filepath.Join(data, "sub"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(data, "file"), "from the image\n")
+	writeFile(t, filepath.Join(data, "sub", "deep"), "deeper\n")
+	if err := os.Symlink("/etc/passwd", filepath.Join(data, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(data, "sub"), 0, 1000); err != nil {
+		t.Fatal(err)
+	}
+	bun.Spec.Mounts = append(bun.Spec.Mounts, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup", "ro"}})
+	bun.Save(t)
+	r := b.RunContainer(bun, "copyup")
+	want := "from the image\ndeeper\n/etc/passwd\n750 1000\ntouch: /data/new: Read-only file system\n1\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Errorf("tmpfs with tmpcopyup: %v, want stdout %q", r, want)
+	}
+}

@@ -39,7 +39,18 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 	if err := checkMountPoint(root, target, m.Destination, m.Type); err != nil {
 		return err
 	}
-	err = mountFresh(root, m.Source, m.Destination, target, m.Type, opts)
+	var under *os.File
+	if opts.tmpcopyup && m.Type == "tmpfs" {
+		if under, err = openUnder(target); err != nil {
+			return err
+		}
+		defer under.Close()
+	}
+	fresh := opts
+	if under != nil {
+		fresh.flags &^= unix.MS_RDONLY // read-only once filled
+	}
+	err = mountFresh(root, m.Source, m.Destination, target, m.Type, fresh)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
@@ -51,7 +62,30 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 	if err != nil {
 		return err
 	}
+	if under != nil {
+		if err := copyUp(root, under, m.Destination); err != nil {
+			return err
+		}
+		if opts.flags&unix.MS_RDONLY != 0 {
+			if err := remountInRoot(root, m.Destination, opts.flags); err != nil {
+				return err
+			}
+		}
+	}
 	return setPropagation(root, m.Destination, opts)
+}
+
+// copyUp copies what the new tmpfs at dest covers into it.
+func copyUp(root, under *os.File, dest string) error {
+	top, err := openInRoot(root, dest, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return fmt.Errorf("reopen tmpfs: %w", err)
+	}
+	defer top.Close()
+	if err := copyTree(under, top); err != nil {
+		return fmt.Errorf("tmpcopyup: %w", err)
+	}
+	return nil
 }
 
 // setRecursive applies the "r" options (rro, rnosuid…) to the mount at

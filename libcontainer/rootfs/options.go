@@ -13,6 +13,8 @@ type mountOptions struct {
 	flags       uintptr   // mount(2) flags for the mount itself
 	propagation []uintptr // applied one by one after the mount
 	data        []string  // passed to the filesystem (size=, mode=, …)
+	// tmpcopyup fills a new tmpfs with what it covers.
+	tmpcopyup bool
 	// recursive holds the "r"-prefixed options, applied to the mount and
 	// every mount below it with mount_setattr(2).
 	recursive unix.MountAttr
@@ -76,6 +78,7 @@ func MountOptions() []string {
 	names := slices.Collect(maps.Keys(flagOptions))
 	names = slices.AppendSeq(names, maps.Keys(PropagationFlags))
 	names = slices.AppendSeq(names, maps.Keys(recursiveOptions))
+	names = append(names, "tmpcopyup")
 	slices.Sort(names)
 	return names
 }
@@ -109,6 +112,10 @@ var recursiveOptions = map[string]struct {
 func parseMountOptions(options []string) mountOptions {
 	var o mountOptions
 	for _, opt := range options {
+		if opt == "tmpcopyup" {
+			o.tmpcopyup = true
+			continue
+		}
 		if r, ok := recursiveOptions[opt]; ok {
 			o.addRecursive(r.attr, r.clear)
 			continue
