@@ -140,3 +140,25 @@ func TestProcessAttributesBadInput(t *testing.T) {
 		b.MustFail([]string{name}, "run", "--bundle", bun.Dir, "bad-"+strings.ToLower(name))
 	}
 }
+
+// Engines ask for a low oomScoreAdj (containerd's CRI gives a pod's sandbox
+// -998). Lowering it needs CAP_SYS_RESOURCE, which this host's root lacks:
+// the error must say so rather than only "permission denied".
+func TestOOMScoreAdjBelowOwn(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "cat", "/proc/self/oom_score_adj")
+	v := -998
+	bun.Spec.Process.OOMScoreAdj = &v
+	bun.Save(t)
+	var caps [2]unix.CapUserData
+	if err := unix.Capget(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &caps[0]); err != nil {
+		t.Fatal(err)
+	}
+	if caps[0].Effective&(1<<unix.CAP_SYS_RESOURCE) != 0 {
+		if r := b.MustRun("run", "--bundle", bun.Dir, "oom-low"); strings.TrimSpace(r.Stdout) != "-998" {
+			t.Errorf("oom_score_adj = %q, want -998", r.Stdout)
+		}
+		return
+	}
+	b.MustFail([]string{"set oomScoreAdj -998", "permission denied", "CAP_SYS_RESOURCE"}, "run", "--bundle", bun.Dir, "oom-low")
+}

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -105,6 +106,9 @@ func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
 func setProcessAttrs(p *specs.Process) error {
 	if p.OOMScoreAdj != nil {
 		if err := procfs.WriteThreadSelf("oom_score_adj", strconv.Itoa(*p.OOMScoreAdj)); err != nil {
+			if errors.Is(err, unix.EACCES) {
+				return fmt.Errorf("set oomScoreAdj %d: %w (lowering it below the runtime's own needs CAP_SYS_RESOURCE)", *p.OOMScoreAdj, err)
+			}
 			return fmt.Errorf("set oomScoreAdj %d: %w", *p.OOMScoreAdj, err)
 		}
 	}

@@ -15,7 +15,9 @@
 package procfs
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -77,5 +79,11 @@ func write(h *os.File, value string) error {
 	}
 	defer f.Close()
 	_, err = f.WriteString(value)
+	// The handle's name (fsmount:fscontext:…) means nothing to a user;
+	// callers say which file they wrote.
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
 	return err
 }
