@@ -1,12 +1,17 @@
 #!/bin/sh
 # Installs what building and testing berth needs, from Debian's packages.
-# Idempotent: installs only what is missing. Usage: install-deps.sh [bench]
+# Idempotent: installs only what is missing. Usage: install-deps.sh [bench|engines]
 set -eu
 
 packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux qemu-system-x86 procps"
 # `install-deps.sh bench` adds the runtimes make bench compares berth with.
 if [ "${1:-}" = bench ]; then
 	packages="$packages runc crun"
+fi
+# `install-deps.sh engines` adds the engines integration/engines drives berth
+# under, and runc, the control those tests can be run against.
+if [ "${1:-}" = engines ]; then
+	packages="$packages podman conmon slirp4netns containerd docker.io runc"
 fi
 
 missing=""

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/integration/internal/tmux"
 )
 
 // consoleReceiver runs recvtty on a socket in the test's directory and
@@ -103,91 +104,39 @@ func TestConsoleBadInput(t *testing.T) {
 	b.MustFail([]string{"console socket", missing}, "exec", "-t", "-d", "--console-socket", missing, "bad5", "true")
 }
 
-// tmuxSession runs a command in a detached tmux session on a real pty, as a
-// person at a terminal would.
-type tmuxSession struct {
-	t    *testing.T
-	name string
-	sock string
-}
-
-func newTmux(t *testing.T, command string) *tmuxSession {
-	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is missing: run hack/install-deps.sh")
-	}
-	s := &tmuxSession{t: t, name: "berth", sock: filepath.Join(t.TempDir(), "tmux.sock")}
-	s.tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", s.name, command+"; echo berth-exit=$?; sleep 60")
-	t.Cleanup(func() { _ = exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
-	return s
-}
-
-func (s *tmuxSession) tmux(args ...string) string {
-	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-S", s.sock}, args...)...).CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("tmux %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
-func (s *tmuxSession) send(keys ...string) {
-	s.tmux(append([]string{"send-keys", "-t", s.name}, keys...)...)
-}
-
-func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p", "-t", s.name) }
-
-// waitScreen waits until a line of the screen contains want.
-func (s *tmuxSession) waitScreen(want string) {
-	s.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		sc := bufio.NewScanner(strings.NewReader(s.screen()))
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), want) {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("screen never showed %q:\n%s", want, s.screen())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestInteractiveRunTerminal(t *testing.T) {
 	b := newBerth(t)
 	bun := terminalBundle(t, "sh")
 	bun.Spec.Process.ConsoleSize = nil
 	bun.Save(t)
-	s := newTmux(t, fmt.Sprintf("%s --root %s run --bundle %s it", berthBinary, b.Root, bun.Dir))
+	s := tmux.New(t, fmt.Sprintf("%s --root %s run --bundle %s it", berthBinary, b.Root, bun.Dir))
 	b.ids["it"] = true
-	s.waitScreen("#")
-	s.send("tty; stty size", "Enter")
-	s.waitScreen("/dev/pts/0")
-	s.waitScreen("40 120")
+	s.WaitScreen("#")
+	s.Send("tty; stty size", "Enter")
+	s.WaitScreen("/dev/pts/0")
+	s.WaitScreen("40 120")
 	// Job control: Ctrl-C interrupts the foreground job, not the shell.
-	s.send("sleep 100", "Enter")
+	s.Send("sleep 100", "Enter")
 	time.Sleep(200 * time.Millisecond)
-	s.send("C-c")
-	s.send("echo survived-$((20+22))", "Enter")
-	s.waitScreen("survived-42")
+	s.Send("C-c")
+	s.Send("echo survived-$((20+22))", "Enter")
+	s.WaitScreen("survived-42")
 	// A window size change reaches the container's terminal.
-	s.tmux("resize-window", "-t", s.name, "-x", "100", "-y", "30")
+	s.Resize(100, 30)
 	time.Sleep(200 * time.Millisecond)
-	s.send("stty size", "Enter")
-	s.waitScreen("30 100")
-	s.send("exit 3", "Enter")
-	s.waitScreen("berth-exit=3")
+	s.Send("stty size", "Enter")
+	s.WaitScreen("30 100")
+	s.Send("exit 3", "Enter")
+	s.WaitScreen("exit-status=3")
 }
 
 func TestInteractiveExecTerminal(t *testing.T) {
 	b := newBerth(t)
 	runningContainer(t, b, "ie")
-	s := newTmux(t, fmt.Sprintf("%s --root %s exec -t ie sh", berthBinary, b.Root))
-	s.waitScreen("#")
-	s.send("tty; ps -o pid,tty,args | grep -c pts", "Enter")
-	s.waitScreen("/dev/pts/")
-	s.send("exit 5", "Enter")
-	s.waitScreen("berth-exit=5")
+	s := tmux.New(t, fmt.Sprintf("%s --root %s exec -t ie sh", berthBinary, b.Root))
+	s.WaitScreen("#")
+	s.Send("tty; ps -o pid,tty,args | grep -c pts", "Enter")
+	s.WaitScreen("/dev/pts/")
+	s.Send("exit 5", "Enter")
+	s.WaitScreen("exit-status=5")
 }
