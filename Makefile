@@ -51,9 +51,15 @@ integration: berth
 # berth under podman, containerd and docker (docs/integration.md), about a
 # minute. `make engines ENGINES_RUNTIME=/usr/sbin/runc` runs the same checks
 # against runc, to tell a berth bug from a problem of the machine.
-engines: berth
+engines: berth .cache/bin/crictl
 	hack/install-deps.sh engines
-	BERTH_BINARY=$(CURDIR)/berth BERTH_ENGINES_RUNTIME=$(ENGINES_RUNTIME) $(GO) test -count=1 -timeout 15m ./integration/engines/
+	BERTH_BINARY=$(CURDIR)/berth BERTH_ENGINES_RUNTIME=$(ENGINES_RUNTIME) CRICTL=$(CURDIR)/.cache/bin/crictl \
+		$(GO) test -count=1 -timeout 15m ./integration/engines/
+
+# The CRI client the kubelet's side of the engine tests uses; Debian has
+# none. About a minute to build on a new machine.
+.cache/bin/crictl:
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@v1.34.0
 
 # The integration tests that need pure cgroup v2, in a VM (docs/vm.md).
 vm-test: $(DEPS_STAMP)

@@ -11,7 +11,7 @@ fi
 # `install-deps.sh engines` adds the engines integration/engines drives berth
 # under, and runc, the control those tests can be run against.
 if [ "${1:-}" = engines ]; then
-	packages="$packages podman conmon slirp4netns containerd docker.io runc"
+	packages="$packages podman conmon slirp4netns containernetworking-plugins containerd docker.io runc"
 fi
 
 missing=""

@@ -12,10 +12,20 @@ import (
 	"time"
 )
 
+// containerd is a private containerd the test started.
+type containerd struct {
+	// address is its gRPC socket.
+	address string
+	// pid is its process, to reach its network namespace by.
+	pid int
+}
+
 // startContainerd starts a private containerd with everything under dir
-// (the CRI plugin off) and stops it by pid when the test ends. It returns
-// the address of its socket.
-func startContainerd(t *testing.T, dir string) string {
+// and stops it by pid when the test ends. With cri "" the CRI plugin is
+// off; otherwise cri is the plugin's configuration, and containerd runs in
+// a network namespace of its own, where the pods' bridge network lives
+// without touching the host's.
+func startContainerd(t *testing.T, dir, cri string) containerd {
 	t.Helper()
 	for _, d := range []string{"tmp", "opt", "logs"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -26,7 +36,6 @@ func startContainerd(t *testing.T, dir string) string {
 	conf := fmt.Sprintf(`version = 2
 root = "%[1]s/root"
 state = "%[1]s/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [grpc]
   address = "%[2]s"
@@ -37,12 +46,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [plugins."io.containerd.internal.v1.opt"]
   path = "%[1]s/opt"
 `, dir, address)
+	if cri == "" {
+		conf = `disabled_plugins = ["io.containerd.grpc.v1.cri"]` + "\n" + conf
+	} else {
+		conf += cri
+	}
 	config := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(config, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	argv := []string{"containerd", "--config", config}
+	if cri != "" {
+		argv = []string{"unshare", "--net", "--", busyboxPath, "sh", "-c", busyboxPath + ` ip link set lo up && exec "$@"`, "sh"}
+		argv = append(argv, "containerd", "--config", config)
+	}
 	// TMPDIR: containerd mounts images for unpacking in temporary dirs.
-	d := start(t, []string{"TMPDIR=" + filepath.Join(dir, "tmp")}, "", "containerd", "--config", config)
+	d := start(t, []string{"TMPDIR=" + filepath.Join(dir, "tmp")}, "", argv...)
 	t.Cleanup(func() {
 		stopDaemon(t, d)
 		if t.Failed() {
@@ -57,7 +76,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		}
 		return run(t, nil, "", "ctr", "--address", address, "version").Code == 0
 	})
-	return address
+	return containerd{address: address, pid: d.cmd.Process.Pid}
 }
 
 // errorLines are the lines of a daemon's log at level error, the last 40.
@@ -321,7 +340,7 @@ func TestContainerd(t *testing.T) {
 	cg := newCgroupParent(t)
 	dir := filepath.Join(workDir, "containerd")
 	t.Cleanup(func() { checkEngineGone(t, dir) })
-	e := &ctrEngine{address: startContainerd(t, dir), dir: dir, cgroup: cg.Path, exits: map[string]int{}}
+	e := &ctrEngine{address: startContainerd(t, dir, "").address, dir: dir, cgroup: cg.Path, exits: map[string]int{}}
 	e.must(t, "images", "import", imgs.OCI)
 	runChecks(t, e)
 }

@@ -341,9 +341,10 @@ type hostSnapshot struct {
 // hostPaths are the places outside the work directory that the engines
 // write to whatever their flags say: runtimes' default state roots (podman
 // passes no --root), containerd's shim socket directory, podman's network
-// namespace directory, dockerd's plugin directory. Children come first.
+// namespace directory, dockerd's plugin directory, the CNI library's cache
+// of containerd's CRI plugin. Children come first.
 var hostPaths = []string{"/run/berth", "/run/runc", "/run/containerd/s", "/run/containerd/fifo", "/run/containerd",
-	"/run/netns", "/run/docker/plugins", "/run/docker"}
+	"/run/netns", "/run/docker/plugins", "/run/docker", "/var/lib/cni/results", "/var/lib/cni"}
 
 func snapshotHost() *hostSnapshot {
 	s := &hostSnapshot{mounts: map[string]bool{}}

@@ -68,8 +68,12 @@ func podmanArgv() []string {
 		"--tmpdir", filepath.Join(dir, "tmp"), "--storage-driver", "overlay"}
 }
 
-// images are the busybox image as archives for containerd and docker.
-type images struct{ OCI, Docker string }
+// images are the busybox image as archives for containerd and docker, and
+// the pod sandbox image for containerd's CRI plugin: busybox sleeping.
+type images struct{ OCI, Docker, Pause string }
+
+// pauseImage is the name of the sandbox image.
+const pauseImage = "localhost/pause:latest"
 
 // buildImages makes the busybox image offline, once: a rootfs tar of
 // busybox-static imported into podman, saved in both archive formats.
@@ -86,11 +90,14 @@ var buildImages = sync.OnceValues(func() (images, error) {
 	if err := writeRootfsTar(rootfs); err != nil {
 		return images{}, fmt.Errorf("busybox rootfs: %w", err)
 	}
-	imgs := images{OCI: filepath.Join(dir, "busybox-oci.tar"), Docker: filepath.Join(dir, "busybox-docker.tar")}
+	imgs := images{OCI: filepath.Join(dir, "busybox-oci.tar"), Docker: filepath.Join(dir, "busybox-docker.tar"),
+		Pause: filepath.Join(dir, "pause-oci.tar")}
 	for _, args := range [][]string{
 		{"import", "--change", `CMD ["/bin/sh"]`, rootfs, image},
 		{"save", "--format", "oci-archive", "--output", imgs.OCI, image},
 		{"save", "--format", "docker-archive", "--output", imgs.Docker, image},
+		{"import", "--change", `CMD ["/bin/sleep", "2147483647"]`, rootfs, pauseImage},
+		{"save", "--format", "oci-archive", "--output", imgs.Pause, pauseImage},
 	} {
 		cmd := exec.Command("podman", append(podmanArgv(), args...)[1:]...)
 		cmd.Env = append(os.Environ(), env...)
