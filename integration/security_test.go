@@ -451,7 +451,10 @@ func TestLeakedFdsAndCwd(t *testing.T) {
 // symlinks (absolute, relative, "..") or "..": the mounts land inside the
 // root, where the same path leads in the container, and the host directory
 // the links name gets nothing, not even an empty mount point
-// (CVE-2021-30465, CVE-2024-45310).
+// (CVE-2021-30465, CVE-2024-45310). The links dangle: what they name
+// inside the root is made there, as runc makes it, and an image's
+// /etc/resolv.conf that links to a file not yet there still takes the
+// engine's bind mount.
 func TestMountTargetSymlinks(t *testing.T) {
 	b := newBerth(t)
 	host := hostTarget(t)
@@ -459,10 +462,11 @@ func TestMountTargetSymlinks(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	writeFile(t, file, "bound\n")
 
-	bun := newBundle(t, "cat", "/proc/self/mountinfo")
-	// Where the links lead in the container. (A dangling link berth
-	// refuses to create mount points through.)
-	mustMkdir(t, filepath.Join(bun.Rootfs(), host))
+	bun := newBundle(t, "sh", "-c", "cat /etc/resolv.conf /proc/self/mountinfo")
+	mustMkdir(t, filepath.Join(bun.Rootfs(), "etc"))
+	if err := os.Symlink("../run/systemd/resolve/stub-resolv.conf", filepath.Join(bun.Rootfs(), "etc", "resolv.conf")); err != nil {
+		t.Fatal(err)
+	}
 	for name, target := range map[string]string{
 		"abs":  host,
 		"rel":  strings.Repeat("../", 20) + strings.TrimPrefix(host, "/"),
@@ -479,9 +483,13 @@ func TestMountTargetSymlinks(t *testing.T) {
 		tmpfs("/abs/m1"), tmpfs("/rel/m2"), tmpfs("/dots/m3"), tmpfs("/nowhere/../../.."+host+"/m4"),
 		specs.Mount{Destination: "/abs/f1", Type: "bind", Source: file, Options: []string{"bind"}},
 		specs.Mount{Destination: "/rel/d1/d2", Type: "bind", Source: filepath.Dir(file), Options: []string{"bind"}},
+		specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: file, Options: []string{"bind", "ro"}},
 	)
 	bun.Save(t)
 	out := b.MustRun("run", "--bundle", bun.Dir, "links").Stdout
+	if !strings.HasPrefix(out, "bound\n") || !strings.Contains(out, " /run/systemd/resolve/stub-resolv.conf ") {
+		t.Errorf("the bind mount on /etc/resolv.conf, a dangling link, is not at the file it names:\n%s", out)
+	}
 	for _, name := range []string{"m1", "m2", "m3", "m4", "f1", "d1/d2"} {
 		if !strings.Contains(out, " "+host+"/"+name+" ") {
 			t.Errorf("no mount at %s/%s inside the container:\n%s", host, name, out)

@@ -35,6 +35,63 @@ func openInRoot(root *os.File, p string, flags int) (*os.File, error) {
 	}
 }
 
+// maxSymlinks is how many symlinks one path may pass through, as in the
+// kernel (MAXSYMLINKS).
+const maxSymlinks = 40
+
+// resolveInRoot rewrites p, a path inside root, so that it names no
+// symlink: each link on the way, dangling ones too, is replaced by its
+// target, an absolute one taken from root. A mount point the image names
+// through a link to something missing (/etc/resolv.conf ->
+// ../run/systemd/resolve/stub-resolv.conf) is then made where the link
+// leads, inside root, as runc makes it. The result is only a path: it is
+// looked up again with RESOLVE_IN_ROOT and made with O_NOFOLLOW, so a link
+// swapped in meanwhile still cannot lead outside root.
+func resolveInRoot(root *os.File, p string) (string, error) {
+	rest := strings.Split(p, "/")
+	resolved := "/"
+	for hops := 0; len(rest) > 0; {
+		part := rest[0]
+		rest = rest[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			resolved = path.Dir(resolved)
+			continue
+		}
+		dir, err := openInRoot(root, resolved, unix.O_PATH|unix.O_DIRECTORY)
+		if err != nil {
+			// Missing: what is left is made as it is written.
+			return path.Join(append([]string{resolved, part}, rest...)...), nil
+		}
+		target, err := readlinkAt(dir, part)
+		dir.Close()
+		if err != nil { // not a symlink
+			resolved = path.Join(resolved, part)
+			continue
+		}
+		if hops++; hops > maxSymlinks {
+			return "", &os.PathError{Op: "resolve in container root", Path: p, Err: unix.ELOOP}
+		}
+		if path.IsAbs(target) {
+			resolved = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return resolved, nil
+}
+
+// readlinkAt reads the symlink name in dir; it fails for anything else.
+func readlinkAt(dir *os.File, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(int(dir.Fd()), name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
 // mkdirInRoot opens directory dir inside root as an O_PATH handle, making
 // the directories that are missing (mode 0755). Each one is made relative
 // to a handle on its parent and then opened without following symlinks,
@@ -44,6 +101,9 @@ func mkdirInRoot(root *os.File, dir string) (*os.File, error) {
 	f, err := openInRoot(root, dir, flags)
 	if !errors.Is(err, unix.ENOENT) {
 		return f, err
+	}
+	if dir, err = resolveInRoot(root, dir); err != nil {
+		return nil, fmt.Errorf("create mount point: %w", err)
 	}
 	cur, err := openInRoot(root, "/", flags)
 	if err != nil {
@@ -82,8 +142,12 @@ func mkdirAt(dir *os.File, name string, flags int) (*os.File, error) {
 // and its parent directories if missing: the target of a bind mount of a
 // file.
 func mkfileInRoot(root *os.File, file string) (*os.File, error) {
-	if h, err := openInRoot(root, file, unix.O_PATH); !errors.Is(err, unix.ENOENT) {
+	h, err := openInRoot(root, file, unix.O_PATH)
+	if !errors.Is(err, unix.ENOENT) {
 		return h, err
+	}
+	if file, err = resolveInRoot(root, file); err != nil {
+		return nil, fmt.Errorf("create mount point: %w", err)
 	}
 	dir, err := mkdirInRoot(root, path.Dir(path.Clean("/"+file)))
 	if err != nil {
