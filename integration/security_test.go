@@ -504,7 +504,8 @@ func TestMountTargetSymlinks(t *testing.T) {
 // created again and again with mounts below the directory. A mount that
 // escaped would show in a later mount whose source is that host directory
 // (as a volume's source is a host path), and a mount point made through
-// the symlink would appear on the host. The race runs for at most 50
+// the symlink would appear on the host, and a write to the read-only
+// volume would show in its directory. The race runs for at most 50
 // containers or 15 seconds; a container may fail with a clear error when
 // the swap makes a mount point a symlink, but must never escape.
 func TestMountTargetRace(t *testing.T) {
@@ -527,11 +528,13 @@ func TestMountTargetRace(t *testing.T) {
 	}
 	startDetached(t, b, racer, "racer")
 
-	victim := newBundle(t, "cat", "/seen/marker")
+	// The volume is bound read-only: the flag is set on the detached
+	// mount before it is attached, so no swap can leave it writable.
+	victim := newBundle(t, "sh", "-c", "cat /seen/marker; (echo x > /race/d/b/written) 2>/dev/null; true")
 	victim.Spec.Root.Path = racer.Rootfs()
 	victim.Spec.Mounts = append(victim.Spec.Mounts,
 		specs.Mount{Destination: "/race/d/m", Type: "tmpfs", Source: "tmpfs"},
-		specs.Mount{Destination: "/race/d/b", Type: "bind", Source: volume, Options: []string{"bind"}},
+		specs.Mount{Destination: "/race/d/b", Type: "bind", Source: volume, Options: []string{"bind", "ro"}},
 		specs.Mount{Destination: "/race/d/new/deeper", Type: "tmpfs", Source: "tmpfs"},
 		specs.Mount{Destination: "/seen", Type: "bind", Source: filepath.Join(host, "b"), Options: []string{"bind"}},
 	)
@@ -549,6 +552,9 @@ func TestMountTargetRace(t *testing.T) {
 			t.Fatalf("run %d failed without a clear error: %v", i, r)
 		default:
 			refused++
+		}
+		if _, err := os.Stat(filepath.Join(volume, "written")); err == nil {
+			t.Fatalf("run %d: the container wrote to a volume bound read-only", i)
 		}
 	}
 	t.Logf("%d containers ran, %d were refused a swapped mount point", ran, refused)

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -20,64 +20,89 @@ import (
 // namespace the hierarchies are mounted afresh (the kernel shows the
 // namespace root); without one, the container's own cgroup directories are
 // bind-mounted from the host so it cannot see its siblings.
-func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, hierarchies []cgroups.Mount, ownNS bool) error {
-	if cgroups.IsUnified() && len(hierarchies) == 1 {
-		return mountHierarchy(root, m.Destination, hierarchies[0], ownNS, opts)
-	}
-
+func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, hierarchies []cgroups.Mount, ownNS bool) (int, error) {
 	dir, err := mkdirInRoot(root, m.Destination)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer dir.Close()
 	if err := checkMountPoint(root, dir, m.Destination, m.Type); err != nil {
-		return err
+		return -1, err
 	}
-	tmpfs := mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=755"}}
-	if err := mountFresh(root, "tmpfs", m.Destination, dir, "tmpfs", tmpfs); err != nil {
+	if cgroups.IsUnified() && len(hierarchies) == 1 {
+		return mountHierarchy(dir, hierarchies[0], ownNS, opts)
+	}
+
+	tmpfs, err := newMount("tmpfs", "tmpfs", mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=755"}})
+	if err != nil {
+		return -1, err
+	}
+	if err := fillCgroupTmpfs(tmpfs, dir, hierarchies, ownNS, opts); err != nil {
+		unix.Close(tmpfs)
+		return -1, err
+	}
+	return tmpfs, nil
+}
+
+// fillCgroupTmpfs attaches the tmpfs of a v1 or hybrid host's cgroup
+// mount to dir, mounts each hierarchy in it, then makes it read-only if
+// opts ask. The hierarchies' mount points are made under the tmpfs's own
+// fd: the tmpfs is new and in no other mount namespace, so nothing races.
+func fillCgroupTmpfs(tmpfs int, dir *os.File, hierarchies []cgroups.Mount, ownNS bool, opts mountOptions) error {
+	if err := attach(tmpfs, dir); err != nil {
 		return err
 	}
 	for _, h := range hierarchies {
-		if err := mountHierarchy(root, path.Join(m.Destination, filepath.Base(h.Mountpoint)), h, ownNS, opts); err != nil {
+		target, err := mkdirAt(tmpfs, filepath.Base(h.Mountpoint), unix.O_PATH|unix.O_DIRECTORY)
+		if err != nil {
 			return err
 		}
-	}
-	if opts.flags&unix.MS_RDONLY != 0 {
-		if err := remountInRoot(root, m.Destination, tmpfs.flags|unix.MS_RDONLY); err != nil {
-			return err
+		mnt, err := mountHierarchy(target, h, ownNS, opts)
+		target.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", h.Mountpoint, err)
 		}
+		unix.Close(mnt)
 	}
-	return setPropagation(root, m.Destination, opts)
+	if opts.flags&unix.MS_RDONLY == 0 {
+		return nil
+	}
+	return setMountAttr(tmpfs, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make read-only")
 }
 
-func mountHierarchy(root *os.File, dest string, h cgroups.Mount, ownNS bool, opts mountOptions) error {
-	target, err := mkdirInRoot(root, dest)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	if err := checkMountPoint(root, target, dest, h.FSType); err != nil {
-		return err
-	}
-	if !ownNS {
+// mountHierarchy mounts one cgroup hierarchy on target and returns the fd
+// of the attached mount.
+func mountHierarchy(target *os.File, h cgroups.Mount, ownNS bool, opts mountOptions) (int, error) {
+	var mnt int
+	var err error
+	if ownNS {
+		fresh := opts
+		fresh.data = nil
+		if h.Options != "" {
+			fresh.data = strings.Split(h.Options, ",")
+		}
+		mnt, err = newMount(h.FSType, h.FSType, fresh)
+		if errors.Is(err, unix.EPERM) && h.Own != "" {
+			// A user namespace may not mount a v1 hierarchy: bind the
+			// container's own cgroup instead.
+			return mountHierarchy(target, h, false, opts)
+		}
+	} else {
 		if h.Own == "" {
-			return fmt.Errorf("cannot find this container's cgroup in %s", h.Mountpoint)
+			return -1, fmt.Errorf("cannot find this container's cgroup in %s", h.Mountpoint)
 		}
-		if err := unix.Mount(h.Own, fdPath(target), "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s: %w", h.Own, err)
+		if mnt, err = cloneTree(h.Own, false); err == nil {
+			if err = setBindFlags(mnt, opts.flags); err != nil {
+				unix.Close(mnt)
+			}
 		}
-		return remountInRoot(root, dest, opts.flags|unix.MS_BIND)
 	}
-	fresh := opts
-	fresh.data = nil
-	if h.Options != "" {
-		fresh.data = []string{h.Options}
+	if err != nil {
+		return -1, err
 	}
-	err = mountFresh(root, h.FSType, dest, target, h.FSType, fresh)
-	if errors.Is(err, unix.EPERM) && h.Own != "" {
-		// A user namespace may not mount a v1 hierarchy: bind the
-		// container's own cgroup instead.
-		return mountHierarchy(root, dest, h, false, opts)
+	if err := attach(mnt, target); err != nil {
+		unix.Close(mnt)
+		return -1, err
 	}
-	return err
+	return mnt, nil
 }

@@ -114,7 +114,7 @@ func mkdirInRoot(root *os.File, dir string) (*os.File, error) {
 		walked = path.Join(walked, part)
 		next, err := openInRoot(root, walked, flags)
 		if errors.Is(err, unix.ENOENT) {
-			next, err = mkdirAt(cur, part, flags)
+			next, err = mkdirAt(int(cur.Fd()), part, flags)
 		}
 		cur.Close()
 		if err != nil {
@@ -127,11 +127,11 @@ func mkdirInRoot(root *os.File, dir string) (*os.File, error) {
 
 // mkdirAt makes directory name in dir and opens it without following a
 // symlink that may have replaced it.
-func mkdirAt(dir *os.File, name string, flags int) (*os.File, error) {
-	if err := unix.Mkdirat(int(dir.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+func mkdirAt(dirfd int, name string, flags int) (*os.File, error) {
+	if err := unix.Mkdirat(dirfd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, &os.PathError{Op: "mkdir", Path: name, Err: err}
 	}
-	fd, err := unix.Openat(int(dir.Fd()), name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(dirfd, name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}

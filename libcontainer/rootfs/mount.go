@@ -4,10 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
+
+// Every mount of the spec is made detached (fsmount(2), or open_tree(2)
+// for a bind), given its flags while detached, and moved onto the handle
+// its mount point resolved to; what is left after that (recursive
+// attributes, propagation) goes through the mount's own fd. No step after
+// resolving the mount point looks a path up again, so a container racing
+// the set-up through a shared root cannot point a later step, such as
+// making the mount read-only, at another mount.
 
 // mountEntry performs one of the spec's mounts inside root.
 func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
@@ -15,42 +24,42 @@ func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
 	if m.Type == "bind" {
 		opts.flags |= unix.MS_BIND
 	}
+	var mnt int
 	var err error
 	switch {
 	case opts.isBind():
-		err = bindMount(root, m, tree, opts)
+		mnt, err = bindMount(root, m, tree, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		err = mountCgroup(root, m, opts, c.Hierarchies, c.CgroupNS)
+		mnt, err = mountCgroup(root, m, opts, c.Hierarchies, c.CgroupNS)
 	default:
-		err = mountOther(root, m, withMountLabel(opts, m.Type, c.Spec))
+		mnt, err = mountOther(root, m, withMountLabel(opts, m.Type, c.Spec))
 	}
 	if err != nil {
 		return err
 	}
-	return setRecursive(root, m.Destination, opts)
+	if tree == nil || mnt != int(tree.Fd()) {
+		defer unix.Close(mnt)
+	}
+	return setAfterAttach(mnt, opts)
 }
 
-func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
+// mountOther mounts a new filesystem (tmpfs, proc, sysfs, mqueue…) and
+// returns the fd of the attached mount.
+func mountOther(root *os.File, m *specs.Mount, opts mountOptions) (int, error) {
 	target, err := mkdirInRoot(root, m.Destination)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer target.Close()
 	if err := checkMountPoint(root, target, m.Destination, m.Type); err != nil {
-		return err
+		return -1, err
 	}
-	var under *os.File
-	if opts.tmpcopyup && m.Type == "tmpfs" {
-		if under, err = openUnder(target); err != nil {
-			return err
-		}
-		defer under.Close()
-	}
+	copyUp := opts.tmpcopyup && m.Type == "tmpfs"
 	fresh := opts
-	if under != nil {
+	if copyUp {
 		fresh.flags &^= unix.MS_RDONLY // read-only once filled
 	}
-	err = mountFresh(root, m.Source, m.Destination, target, m.Type, fresh)
+	mnt, err := newMount(m.Type, m.Source, fresh)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
@@ -60,75 +69,49 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) error {
 		return bindMount(root, &host, nil, opts)
 	}
 	if err != nil {
-		return err
+		return -1, err
 	}
-	if under != nil {
-		if err := copyUp(root, under, m.Destination); err != nil {
-			return err
-		}
-		if opts.flags&unix.MS_RDONLY != 0 {
-			if err := remountInRoot(root, m.Destination, opts.flags); err != nil {
-				return err
-			}
-		}
+	if copyUp {
+		err = fillTmpfs(mnt, target, opts.flags&unix.MS_RDONLY != 0)
 	}
-	return setPropagation(root, m.Destination, opts)
+	if err == nil {
+		err = attach(mnt, target)
+	}
+	if err != nil {
+		unix.Close(mnt)
+		return -1, err
+	}
+	return mnt, nil
 }
 
-// copyUp copies what the new tmpfs at dest covers into it.
-func copyUp(root, under *os.File, dest string) error {
-	top, err := openInRoot(root, dest, unix.O_RDONLY|unix.O_DIRECTORY)
+// fillTmpfs copies what the image has at the mount point into the new,
+// still detached tmpfs mnt (tmpcopyup), then makes it read-only if asked.
+func fillTmpfs(mnt int, target *os.File, readonly bool) error {
+	under, err := openDirAt(int(target.Fd()), ".", unix.O_RDONLY)
 	if err != nil {
-		return fmt.Errorf("reopen tmpfs: %w", err)
+		return fmt.Errorf("open the directory under the tmpfs: %w", err)
+	}
+	defer under.Close()
+	top, err := openDirAt(mnt, ".", unix.O_RDONLY)
+	if err != nil {
+		return fmt.Errorf("open the new tmpfs: %w", err)
 	}
 	defer top.Close()
 	if err := copyTree(under, top); err != nil {
 		return fmt.Errorf("tmpcopyup: %w", err)
 	}
-	return nil
-}
-
-// setRecursive applies the "r" options (rro, rnosuid…) to the mount at
-// dest and every mount below it.
-func setRecursive(root *os.File, dest string, opts mountOptions) error {
-	if opts.recursive.Attr_set == 0 && opts.recursive.Attr_clr == 0 {
+	if !readonly {
 		return nil
 	}
-	top, err := openInRoot(root, dest, unix.O_PATH)
-	if err != nil {
-		return fmt.Errorf("reopen mount point: %w", err)
-	}
-	defer top.Close()
-	attr := opts.recursive
-	if err := unix.MountSetattr(int(top.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
-		return fmt.Errorf("set recursive mount attributes: %w", err)
-	}
-	return nil
+	return setMountAttr(mnt, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make read-only")
 }
 
-// mountFresh mounts a filesystem that is not a bind mount. Read-only is
-// applied as a second, per-mount step: asking for it in the first call
-// could flip a superblock shared with the host (sysfs, cgroup) to
-// read-only.
-func mountFresh(root *os.File, source, dest string, target *os.File, fstype string, opts mountOptions) error {
-	if source == "" {
-		source = fstype
-	}
-	if err := unix.Mount(source, fdPath(target), fstype, opts.flags&^unix.MS_RDONLY, opts.dataString()); err != nil {
-		return err
-	}
-	if opts.flags&unix.MS_RDONLY == 0 {
-		return nil
-	}
-	return remountInRoot(root, dest, opts.flags)
-}
-
-// bindMount binds m.Source, or moves tree (a detached copy of it the parent
-// made) into place.
-func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) error {
+// bindMount binds m.Source, or tree (a detached copy of it the parent
+// made), on m.Destination and returns the fd of the attached mount.
+func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) (int, error) {
 	fi, err := os.Stat(m.Source)
 	if err != nil {
-		return fmt.Errorf("bind source: %w", err)
+		return -1, fmt.Errorf("bind source: %w", err)
 	}
 	var target *os.File
 	if fi.IsDir() {
@@ -137,100 +120,181 @@ func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) 
 		target, err = mkfileInRoot(root, m.Destination)
 	}
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer target.Close()
 	if err := checkMountPoint(root, target, m.Destination, "bind"); err != nil {
-		return err
+		return -1, err
 	}
+	var mnt int
 	if tree != nil {
-		err = unix.MoveMount(int(tree.Fd()), "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-	} else {
-		err = unix.Mount(m.Source, fdPath(target), "", opts.flags&(unix.MS_BIND|unix.MS_REC), "")
+		mnt = int(tree.Fd())
+	} else if mnt, err = cloneTree(m.Source, opts.flags&unix.MS_REC != 0); err != nil {
+		return -1, err
+	}
+	err = nil
+	// A bind keeps the flags of its source; any others in the options
+	// replace them, as a bind remount would.
+	if opts.flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
+		err = setBindFlags(mnt, opts.flags)
+	}
+	if err == nil {
+		err = attach(mnt, target)
 	}
 	if err != nil {
-		return err
+		if tree == nil {
+			unix.Close(mnt)
+		}
+		return -1, err
 	}
-	// A bind mount ignores every flag but MS_BIND|MS_REC on creation; the
-	// rest take a remount.
-	if opts.flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
-		if err := remountInRoot(root, m.Destination, opts.flags); err != nil {
+	return mnt, nil
+}
+
+// cloneTree makes a detached bind mount of source (with the mounts below
+// it when recursive).
+func cloneTree(source string, recursive bool) (int, error) {
+	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	mnt, err := unix.OpenTree(unix.AT_FDCWD, source, uint(flags))
+	if err != nil {
+		return -1, fmt.Errorf("bind %s: %w", source, err)
+	}
+	return mnt, nil
+}
+
+// newMount makes a detached mount of a new filesystem: the superblock
+// flags and data options go to fsconfig(2), the per-mount flags to
+// fsmount(2), so read-only never reaches a superblock the host may share
+// (sysfs, cgroup).
+func newMount(fstype, source string, opts mountOptions) (int, error) {
+	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", fstype, err)
+	}
+	defer unix.Close(fs)
+	if source == "" {
+		source = fstype
+	}
+	if err := unix.FsconfigSetString(fs, "source", source); err != nil {
+		return -1, fsError(fs, fstype, "source="+source, err)
+	}
+	for _, o := range append(superblockOptions(opts.flags), opts.data...) {
+		if key, value, ok := strings.Cut(o, "="); ok {
+			err = unix.FsconfigSetString(fs, key, value)
+		} else {
+			err = unix.FsconfigSetFlag(fs, o)
+		}
+		if err != nil {
+			return -1, fsError(fs, fstype, "option "+o, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return -1, fsError(fs, fstype, "create", err)
+	}
+	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, int(mountAttrs(opts.flags)))
+	if err != nil {
+		return -1, fmt.Errorf("fsmount %s: %w", fstype, err)
+	}
+	return mnt, nil
+}
+
+// fsError wraps err with the message the filesystem logged on fs, which
+// says more than the errno ("tmpfs: Bad value for 'size'").
+func fsError(fs int, fstype, what string, err error) error {
+	buf := make([]byte, 256)
+	if n, rerr := unix.Read(fs, buf); rerr == nil && n > 2 {
+		// Each message is a line: "e " for an error, "w " a warning.
+		return fmt.Errorf("%s %s: %w (%s)", fstype, what, err, strings.TrimSpace(string(buf[2:n])))
+	}
+	return fmt.Errorf("%s %s: %w", fstype, what, err)
+}
+
+// superblockOptions names, as fsconfig(2) keys, the mount(2) flags that
+// belong to the superblock.
+func superblockOptions(flags uintptr) []string {
+	var names []string
+	for _, o := range []struct {
+		flag uintptr
+		name string
+	}{
+		{unix.MS_SYNCHRONOUS, "sync"},
+		{unix.MS_DIRSYNC, "dirsync"},
+		{unix.MS_LAZYTIME, "lazytime"},
+		{unix.MS_MANDLOCK, "mand"},
+	} {
+		if flags&o.flag != 0 {
+			names = append(names, o.name)
+		}
+	}
+	return names
+}
+
+// mountAttrs converts the per-mount mount(2) flags to MOUNT_ATTR_* bits.
+func mountAttrs(flags uintptr) uint64 {
+	var attrs uint64
+	for _, a := range []struct {
+		flag uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
+		{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
+	} {
+		if flags&a.flag != 0 {
+			attrs |= a.attr
+		}
+	}
+	return attrs
+}
+
+// setBindFlags gives a bind mount the per-mount flags a bind remount with
+// flags would: read-only exactly when asked, the other flags added to what
+// the source has (which a user namespace may not clear), and the atime
+// mode replaced only when one is asked for.
+func setBindFlags(mnt int, flags uintptr) error {
+	attr := unix.MountAttr{Attr_set: mountAttrs(flags)}
+	if flags&unix.MS_RDONLY == 0 {
+		attr.Attr_clr |= unix.MOUNT_ATTR_RDONLY
+	}
+	if flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0 {
+		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+	}
+	return setMountAttr(mnt, 0, &attr, "set mount flags")
+}
+
+// setAfterAttach applies what must wait until the mount is in place: the
+// "r" options (rro, rnosuid…), which reach the mounts below it too, and the
+// propagation.
+func setAfterAttach(mnt int, opts mountOptions) error {
+	if opts.recursive.Attr_set != 0 || opts.recursive.Attr_clr != 0 {
+		attr := opts.recursive
+		if err := setMountAttr(mnt, unix.AT_RECURSIVE, &attr, "set recursive mount attributes"); err != nil {
 			return err
 		}
 	}
-	return setPropagation(root, m.Destination, opts)
-}
-
-// remountInRoot changes the per-mount flags of the mount at dest. The
-// handle used to mount still names the directory underneath the new mount,
-// so dest is resolved again to reach the mount on top.
-func remountInRoot(root *os.File, dest string, flags uintptr) error {
-	top, err := openInRoot(root, dest, unix.O_PATH)
-	if err != nil {
-		return fmt.Errorf("reopen mount point: %w", err)
-	}
-	defer top.Close()
-	return remount(fdPath(top), flags)
-}
-
-// remount keeps the flags the kernel may have locked (nosuid, nodev,
-// noexec, atime), so that the remount does not fail in a user namespace.
-func remount(path string, flags uintptr) error {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return fmt.Errorf("statfs %s: %w", path, err)
-	}
-	locked := lockedFlags(st.Flags)
-	const atime = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
-	if flags&atime != 0 {
-		locked &^= atime
-	}
-	flags = (flags | locked) &^ unix.MS_REC
-	if err := unix.Mount("", path, "", flags|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
-		return fmt.Errorf("remount: %w", err)
+	for _, p := range opts.propagation {
+		var flags uint
+		if p&unix.MS_REC != 0 {
+			flags = unix.AT_RECURSIVE
+		}
+		if err := setMountAttr(mnt, flags, &unix.MountAttr{Propagation: uint64(p &^ unix.MS_REC)}, "set propagation"); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// lockedFlags converts statfs's ST_* flags to the MS_* flags a remount must
-// keep.
-func lockedFlags(st int64) uintptr {
-	var f uintptr
-	for _, p := range []struct {
-		st int64
-		ms uintptr
-	}{
-		{unix.ST_NOSUID, unix.MS_NOSUID},
-		{unix.ST_NODEV, unix.MS_NODEV},
-		{unix.ST_NOEXEC, unix.MS_NOEXEC},
-		{unix.ST_NOATIME, unix.MS_NOATIME},
-		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
-		{unix.ST_RELATIME, unix.MS_RELATIME},
-	} {
-		if st&p.st != 0 {
-			f |= p.ms
-		}
-	}
-	return f
-}
-
-func remountReadonly(path string) error {
-	return remount(path, unix.MS_RDONLY)
-}
-
-func setPropagation(root *os.File, dest string, opts mountOptions) error {
-	if len(opts.propagation) == 0 {
-		return nil
-	}
-	top, err := openInRoot(root, dest, unix.O_PATH)
-	if err != nil {
-		return fmt.Errorf("reopen mount point: %w", err)
-	}
-	defer top.Close()
-	for _, p := range opts.propagation {
-		if err := unix.Mount("", fdPath(top), "", p, ""); err != nil {
-			return fmt.Errorf("set propagation: %w", err)
-		}
+// setMountAttr changes the mount whose fd is mnt with mount_setattr(2).
+func setMountAttr(mnt int, flags uint, attr *unix.MountAttr, what string) error {
+	if err := unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH|flags, attr); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

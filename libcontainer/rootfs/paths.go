@@ -38,28 +38,14 @@ func maskPath(root *os.File, p, mountLabel string) error {
 // emptyTmpfs makes a detached, empty, read-only tmpfs to mask a directory
 // with.
 func emptyTmpfs(mountLabel string) (int, error) {
-	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	opts := mountOptions{
+		flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
+		data:  []string{"size=0", "mode=755"},
 	}
-	defer unix.Close(fs)
-	opts := [][2]string{{"size", "0"}, {"mode", "755"}}
 	if mountLabel != "" {
-		opts = append(opts, [2]string{"context", mountLabel})
+		opts.data = append(opts.data, "context="+mountLabel)
 	}
-	for _, o := range opts {
-		if err := unix.FsconfigSetString(fs, o[0], o[1]); err != nil {
-			return -1, fmt.Errorf("tmpfs option %s=%s: %w", o[0], o[1], err)
-		}
-	}
-	if err := unix.FsconfigCreate(fs); err != nil {
-		return -1, fmt.Errorf("create tmpfs: %w", err)
-	}
-	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("fsmount tmpfs: %w", err)
-	}
-	return m, nil
+	return newMount("tmpfs", "tmpfs", opts)
 }
 
 // cloneDevNull makes a detached bind mount of the container's /dev/null to

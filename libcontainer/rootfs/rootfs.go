@@ -130,12 +130,12 @@ func Setup(c Config) (pty *Pty, err error) {
 // (sysctls write under /proc/sys, which readonlyPaths usually covers):
 // masked paths, read-only paths and a read-only root.
 func Finish(s *specs.Spec) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	if s.Linux != nil {
-		root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer root.Close()
 		for _, p := range s.Linux.MaskedPaths {
 			if err := maskPath(root, p, s.Linux.MountLabel); err != nil {
 				return fmt.Errorf("mask %s: %w", p, err)
@@ -148,8 +148,8 @@ func Finish(s *specs.Spec) error {
 		}
 	}
 	if s.Root != nil && s.Root.Readonly {
-		if err := remountReadonly("/"); err != nil {
-			return fmt.Errorf("make the root filesystem read-only: %w", err)
+		if err := setMountAttr(int(root.Fd()), 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make the root filesystem read-only"); err != nil {
+			return err
 		}
 	}
 	return nil

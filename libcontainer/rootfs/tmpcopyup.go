@@ -13,16 +13,6 @@ import (
 // a new tmpfs with what the image had at its mount point, so that mounting
 // it does not hide the image's files.
 
-// openUnder opens the directory a mount is about to cover, for reading its
-// entries after the mount hides them from paths.
-func openUnder(target *os.File) (*os.File, error) {
-	fd, err := unix.Openat(int(target.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open the directory under the tmpfs: %w", err)
-	}
-	return os.NewFile(uintptr(fd), "under tmpfs"), nil
-}
-
 // copyTree copies the entries of directory src into directory dst, keeping
 // modes and owners; symlinks are copied, never followed.
 func copyTree(src, dst *os.File) error {
