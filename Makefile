@@ -64,6 +64,7 @@ engines: berth .cache/bin/crictl
 # The integration tests that need pure cgroup v2, in a VM (docs/vm.md).
 vm-test: $(DEPS_STAMP)
 	hack/vm-test.sh
+	hack/vm-test.sh -lsm selinux
 
 # The OCI validation suite (docs/conformance.md).
 conformance: berth

@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing. Usage: install-deps.sh [bench|engines]
 set -eu
 
-packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux qemu-system-x86 procps"
+packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux qemu-system-x86 procps checkpolicy"
 # `install-deps.sh bench` adds the runtimes make bench compares berth with.
 if [ "${1:-}" = bench ]; then
 	packages="$packages runc crun"

@@ -1,16 +1,19 @@
 #!/bin/bash
-# vm-test.sh [-run REGEX] [-shell]: runs berth's integration tests on a pure
-# cgroup v2 system, which this hybrid host is not. It boots Debian's cloud
-# kernel under qemu (TCG: KVM is not available here) from an initramfs
-# holding ./berth, a static build of the integration tests and busybox,
-# prints the tests' output and exits with their status. -shell boots the same
-# system to an interactive shell instead (quit qemu with Ctrl-A x).
+# vm-test.sh [-lsm selinux] [-run REGEX] [-shell]: runs berth's integration
+# tests on a pure cgroup v2 system, which this hybrid host is not. It boots
+# Debian's cloud kernel under qemu (TCG: KVM is not available here) from an
+# initramfs holding ./berth, a static build of the integration tests and
+# busybox, prints the tests' output and exits with their status. -shell
+# boots the same system to an interactive shell instead (quit qemu with
+# Ctrl-A x). -lsm selinux boots with SELinux instead of AppArmor, the
+# kernel's default (the two exclude each other), permissive, with the small
+# policy in hack/vm-selinux-policy.conf, and runs TestSELinux.
 # VM_TIMEOUT (seconds, default 1800) bounds the whole boot and run.
 # See docs/vm.md.
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 [-run REGEX] [-shell]" >&2
+	echo "usage: $0 [-lsm selinux] [-run REGEX] [-shell]" >&2
 	exit 2
 }
 
@@ -19,8 +22,15 @@ usage() {
 # run always proves the VM can run containers at all.
 run='^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside)$'
 mode=run
+lsm=apparmor
 while [ $# -gt 0 ]; do
 	case $1 in
+	-lsm)
+		[ $# -ge 2 ] && [ "$2" = selinux ] || usage
+		lsm=selinux
+		[ "$run" != '^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside)$' ] || run='^TestSELinux$'
+		shift 2
+		;;
 	-run)
 		[ $# -ge 2 ] || usage
 		run=$2
@@ -149,7 +159,13 @@ for m in $modules; do
 	cp "$moddir/$m" "$root/lib/modules/" || die "kernel module $m is missing from $kernel_dir"
 	basename "$m" >>"$root/lib/modules/order"
 done
-printf '%s\n' "$mode" "$run" "${test_timeout}s" >"$root/vm-args"
+printf '%s\n' "$mode" "$run" "${test_timeout}s" "$lsm" >"$root/vm-args"
+append="console=ttyS0 quiet panic=-1 cgroup_no_v1=all"
+if [ "$lsm" = selinux ]; then
+	checkpolicy -U allow -c 33 -o "$root/selinux-policy" "$here/hack/vm-selinux-policy.conf" >&2 ||
+		die "compiling hack/vm-selinux-policy.conf failed"
+	append="$append security=selinux selinux=1 enforcing=0"
+fi
 
 # Stage one, on the initramfs: pivot_root(2) refuses a root that is the
 # initramfs itself, and berth pivots into every container, so the system
@@ -175,6 +191,12 @@ fail() {
 mount -t proc proc /proc || fail "mount /proc failed"
 mount -t sysfs sysfs /sys || fail "mount /sys failed"
 mount -t securityfs securityfs /sys/kernel/security || fail "mount securityfs failed"
+if [ -f /selinux-policy ]; then
+	# What load_policy does: until a policy is loaded, SELinux has no
+	# contexts to give.
+	mount -t selinuxfs selinuxfs /sys/fs/selinux || fail "mount selinuxfs failed"
+	cat /selinux-policy >/sys/fs/selinux/load || fail "loading the SELinux policy failed"
+fi
 mount -t devtmpfs devtmpfs /dev || fail "mount /dev failed"
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts || fail "mount /dev/pts failed"
@@ -221,15 +243,16 @@ done </lib/modules/order
 	IFS= read -r mode
 	IFS= read -r run
 	IFS= read -r test_timeout
+	IFS= read -r lsm
 } </vm-args
 read -r uptime _ </proc/uptime
-echo "vm-init: kernel $(uname -r) up in ${uptime}s; cgroup2 controllers: $controllers; tests in /system.slice/vm-test.service"
+echo "vm-init: kernel $(uname -r) up in ${uptime}s; LSM $lsm; cgroup2 controllers: $controllers; tests in /system.slice/vm-test.service"
 cd /tmp || fail "cd /tmp failed"
 if [ "$mode" = shell ]; then
-	setsid cttyhack sh -c "echo 0 >$cg/system.slice/vm-test.service/cgroup.procs && BERTH_BINARY=/berth BERTH_IN_VM=1 exec sh -l"
+	setsid cttyhack sh -c "echo 0 >$cg/system.slice/vm-test.service/cgroup.procs && BERTH_BINARY=/berth BERTH_IN_VM=1 BERTH_VM_LSM=$lsm exec sh -l"
 else
 	sh -c "echo 0 >$cg/system.slice/vm-test.service/cgroup.procs &&
-		BERTH_BINARY=/berth BERTH_IN_VM=1 exec /integration.test -test.v -test.timeout \"\$1\" -test.run \"\$2\"" sh "$test_timeout" "$run"
+		BERTH_BINARY=/berth BERTH_IN_VM=1 BERTH_VM_LSM=$lsm exec /integration.test -test.v -test.timeout \"\$1\" -test.run \"\$2\"" sh "$test_timeout" "$run"
 fi
 echo "BERTH-VM-EXIT=$?"
 sync
@@ -241,7 +264,7 @@ chmod 755 "$root/init" "$root/vm-init"
 
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2 -nodefaults -no-reboot
 	-display none -serial mon:stdio -kernel "$vmlinuz" -initrd "$stage/initrd"
-	-append "console=ttyS0 quiet panic=-1 cgroup_no_v1=all")
+	-append "$append")
 
 if [ "$mode" = shell ]; then
 	"${qemu[@]}"
@@ -249,7 +272,7 @@ if [ "$mode" = shell ]; then
 fi
 
 log=$stage/console.log
-echo "vm-test: booting $(basename "$vmlinuz") to run -test.run '$run'"
+echo "vm-test: booting $(basename "$vmlinuz") with $lsm to run -test.run '$run'"
 set +e
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
 qemu_status=${PIPESTATUS[0]}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,7 @@ func loadAppArmorProfile(t *testing.T) {
 // runs in the VM (hack/vm-test.sh), whose kernel has it as default LSM.
 func TestAppArmor(t *testing.T) {
 	if !lsm.AppArmorEnabled() {
-		if inVM() {
+		if inVM() && os.Getenv("BERTH_VM_LSM") == "apparmor" {
 			t.Fatal("AppArmor is not enabled in the test VM")
 		}
 		t.Skip("AppArmor is not enabled on this host; hack/vm-test.sh runs this test in a VM whose kernel has it")
@@ -115,4 +116,51 @@ func TestAppArmor(t *testing.T) {
 	bun.Spec.Process.ApparmorProfile = "berth-no-such-profile"
 	bun.Save(t)
 	mustFailClean(b, []string{`AppArmor profile "berth-no-such-profile"`}, "run", "--bundle", bun.Dir, "aanone")
+}
+
+// The contexts of hack/vm-selinux-policy.conf, the policy the SELinux VM
+// loads.
+const (
+	seProcessLabel = "system_u:system_r:berth_test_t"
+	seMountLabel   = "system_u:object_r:berth_file_t"
+)
+
+// A container's process and an exec'd one run in the SELinux context they
+// ask for, and the filesystems berth mounts for the container carry its
+// mountLabel; a context the policy does not define fails with its name.
+// This host has no SELinux: the test runs in the VM that
+// `hack/vm-test.sh -lsm selinux` boots with it.
+func TestSELinux(t *testing.T) {
+	if !lsm.SELinuxEnabled() {
+		if inVM() && os.Getenv("BERTH_VM_LSM") == "selinux" {
+			t.Fatal("SELinux is not enabled in the test VM")
+		}
+		t.Skip("SELinux is not enabled on this host; hack/vm-test.sh -lsm selinux runs this test in a VM booted with it")
+	}
+	b := newBerth(t)
+	bun := newBundle(t, "sh", "-c", "cat /proc/self/attr/current; echo; grep -E ' /dev(/shm)? ' /proc/self/mountinfo")
+	bun.Spec.Process.SelinuxLabel = seProcessLabel
+	bun.Spec.Linux.MountLabel = seMountLabel
+	bun.Save(t)
+	r := b.RunContainer(bun, "se")
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) < 3 || strings.TrimRight(lines[0], "\x00") != seProcessLabel {
+		t.Fatalf("the container's process: %v, want context %s and the /dev and /dev/shm mounts", r, seProcessLabel)
+	}
+	for _, m := range lines[1:] {
+		if !strings.Contains(m, "context="+seMountLabel) && !strings.Contains(m, `context="`+seMountLabel+`"`) {
+			t.Errorf("a tmpfs berth mounted lacks the mountLabel: %s", m)
+		}
+	}
+
+	runningContainer(t, b, "seexec")
+	out := strings.TrimRight(b.MustRun("exec", "--process-label", seProcessLabel, "seexec", "cat", "/proc/self/attr/current").Stdout, "\x00\n")
+	if out != seProcessLabel {
+		t.Errorf("exec --process-label %s runs in %q", seProcessLabel, out)
+	}
+
+	bun = newBundle(t, "true")
+	bun.Spec.Process.SelinuxLabel = "system_u:system_r:berth_no_such_t"
+	bun.Save(t)
+	mustFailClean(b, []string{`SELinux label "system_u:system_r:berth_no_such_t"`}, "run", "--bundle", bun.Dir, "senone")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -182,6 +183,11 @@ func newMount(fstype, source string, opts mountOptions) (int, error) {
 	}
 	for _, o := range append(superblockOptions(opts.flags), opts.data...) {
 		if key, value, ok := strings.Cut(o, "="); ok {
+			// mount(2)'s option string quotes a value that holds commas
+			// (an SELinux context's categories); fsconfig takes it bare.
+			if unquoted, err := strconv.Unquote(value); err == nil && strings.HasPrefix(value, `"`) {
+				value = unquoted
+			}
 			err = unix.FsconfigSetString(fs, key, value)
 		} else {
 			err = unix.FsconfigSetFlag(fs, o)
