@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -100,6 +101,45 @@ var busyboxSyscalls = []string{
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "sendfile",
 	"set_robust_list", "set_tid_address", "setpgid", "sigaltstack", "stat", "statx", "uname",
 	"wait4", "write", "writev",
+}
+
+// goRuntimeSyscalls are what a static Go program (the hostile helper)
+// needs beyond busyboxSyscalls to start and print.
+var goRuntimeSyscalls = []string{
+	"epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "gettid", "mincore",
+	"sched_getaffinity", "sched_yield", "tgkill",
+}
+
+// A syscall newer than every one a profile names gets ENOSYS, whatever the
+// default action, so that a program can fall back to an older one (glibc's
+// clone3 to clone) as on an older kernel; one the profile could have named
+// still gets the default. 1000 stands for a syscall from the future: no
+// kernel has it, so only berth's stub can make it ENOSYS under a default
+// of EPERM. 163 (acct) is older than the newest syscall of the profile
+// (faccessat2, 439).
+func TestSeccompNewSyscallsENOSYS(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the syscall numbers of this test are x86_64's")
+	}
+	b := newBerth(t)
+	profile := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Syscalls:      []specs.LinuxSyscall{{Names: append(slices.Clone(busyboxSyscalls), goRuntimeSyscalls...), Action: specs.ActAllow}},
+	}
+	bun := seccompBundle(t, profile, "hostile syscall 1000 163")
+	withHostile(t, bun)
+	out := b.RunContainer(bun, "enosys").Stdout
+	if want := "syscall 1000: ENOSYS\nsyscall 163: EPERM\n"; out != want {
+		t.Errorf("hostile syscall 1000 163 printed %q, want %q", out, want)
+	}
+	// Under a default that allows, a new syscall is the kernel's to answer.
+	allow := denyOne(specs.ActErrno, nil)
+	bun = seccompBundle(t, allow, "hostile syscall 1000")
+	withHostile(t, bun)
+	if out := b.RunContainer(bun, "enosys-allow").Stdout; out != "syscall 1000: ENOSYS\n" {
+		t.Errorf("under a default of allow: %q", out)
+	}
 }
 
 func TestSeccompDefaultErrno(t *testing.T) {

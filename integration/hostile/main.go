@@ -5,6 +5,8 @@
 //	                       RENAME_EXCHANGE, as fast as it can, until killed
 //	hostile ptrace PID     try to attach to PID; prints "ptrace PID: attached"
 //	                       or "ptrace PID: <error>"
+//	hostile syscall NR...  make raw syscall NR with zero arguments; prints
+//	                       "syscall NR: ERRNO-NAME" ("ok" when it succeeds)
 //
 // It is static, so that it runs in a busybox root.
 package main
@@ -39,6 +41,18 @@ func main() {
 			return
 		}
 		fmt.Printf("ptrace %d: attached\n", pid)
+	case "syscall":
+		for _, arg := range os.Args[2:] {
+			nr, err := strconv.Atoi(arg)
+			if err != nil {
+				usage()
+			}
+			result := "ok"
+			if _, _, errno := unix.Syscall(uintptr(nr), 0, 0, 0); errno != 0 {
+				result = unix.ErrnoName(errno)
+			}
+			fmt.Printf("syscall %d: %s\n", nr, result)
+		}
 	default:
 		usage()
 	}
@@ -56,6 +70,6 @@ func exchange(a, b string) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: hostile exchange A B | hostile ptrace PID")
+	fmt.Fprintln(os.Stderr, "usage: hostile exchange A B | hostile ptrace PID | hostile syscall NR...")
 	os.Exit(2)
 }

@@ -163,6 +163,9 @@ func UsesNotify(c *specs.LinuxSeccomp) bool {
 type Filter struct {
 	filter *libseccomp.ScmpFilter
 	notify bool
+	// prog, when set, is what Load loads: libseccomp's program behind
+	// the stub of enosysStub.
+	prog []unix.SockFilter
 }
 
 // Validate reports the first thing in c that would keep its filter from
@@ -205,6 +208,23 @@ func New(c *specs.LinuxSeccomp) (*Filter, error) {
 	if err := f.build(c, def); err != nil {
 		filter.Release()
 		return nil, err
+	}
+	native, err := libseccomp.GetNativeArch()
+	if err != nil {
+		filter.Release()
+		return nil, fmt.Errorf("seccomp: native architecture: %w", err)
+	}
+	filterArchs := []libseccomp.ScmpArch{native}
+	for _, name := range c.Architectures {
+		if arch := archs[name]; arch != native {
+			filterArchs = append(filterArchs, arch)
+		}
+	}
+	if stub := enosysStub(c, def, filterArchs); stub != nil {
+		if f.prog, err = exportWithStub(filter, stub); err != nil {
+			filter.Release()
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -362,6 +382,9 @@ func addRule(filter *libseccomp.ScmpFilter, call specs.LinuxSyscall, def libsecc
 //
 // Without no_new_privs set, loading needs CAP_SYS_ADMIN.
 func (f *Filter) Load() (*os.File, error) {
+	if f.prog != nil {
+		return f.loadProgram()
+	}
 	if err := f.filter.Load(); err != nil {
 		return nil, fmt.Errorf("load seccomp filter: %w", err)
 	}
