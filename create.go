@@ -76,6 +76,7 @@ func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, 
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,
 		ConsoleSocket: consoleSend,
+		SystemdCgroup: c.Bool("systemd-cgroup"),
 	})
 	if err != nil {
 		if consoleRecv != nil {

@@ -46,9 +46,10 @@ func main() {
 			&cli.StringFlag{Name: "log", Usage: "write logs to `FILE` instead of stderr"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			// Accepted for runc compatibility; berth manages cgroups
-			// through cgroupfs only.
-			&cli.BoolFlag{Name: "systemd-cgroup", Hidden: true},
+			// As runc's: cgroupsPath is "slice:prefix:name". berth puts
+			// the container where systemd's driver would, through
+			// cgroupfs, without a systemd unit (cgroups.SystemdPath).
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "read linux.cgroupsPath as systemd's slice:prefix:name"},
 		},
 		Before: setupLogging,
 		Commands: []*cli.Command{

@@ -37,6 +37,9 @@ type CreateOptions struct {
 	// ConsoleSocket receives the pty master when process.terminal is
 	// set (see DialConsoleSocket and ConsolePair).
 	ConsoleSocket *os.File
+	// SystemdCgroup reads linux.cgroupsPath as "slice:prefix:name", as
+	// runc's --systemd-cgroup does (see cgroups.SystemdPath).
+	SystemdCgroup bool
 }
 
 // Create makes a container and leaves its init waiting for Start. On any
@@ -48,6 +51,12 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	var cgroupsPath string
 	if o.Spec.Linux != nil {
 		cgroupsPath = o.Spec.Linux.CgroupsPath
+	}
+	if o.SystemdCgroup {
+		var err error
+		if cgroupsPath, err = cgroups.SystemdPath(cgroupsPath, o.ID); err != nil {
+			return nil, err
+		}
 	}
 	// New and Validate touch nothing: a bad cgroups path or resource
 	// fails here, before anything is made.
