@@ -341,6 +341,33 @@ func TestCgroupPauseResume(t *testing.T) {
 	}
 }
 
+// A container whose cgroup someone else froze (systemctl freeze of its
+// slice, say) is paused as well: state says so, and exec refuses at once
+// instead of starting a process that would hang frozen; resume thaws it.
+func TestCgroupFrozenElsewhere(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "ext")
+	script(bun, "while :; do :; done")
+	startDetached(t, b, bun, "ext")
+	file, value := "freezer.state", "FROZEN"
+	if unifiedHost() {
+		file, value = "cgroup.freeze", "1"
+	}
+	writeFile(t, filepath.Join(containerCgroup(t, "freezer", "ext"), file), value)
+	waitFor(t, "the cgroup to freeze", func() bool { return frozen(t, "ext") })
+	if st := b.State("ext").Status; st != "paused" {
+		t.Errorf("state of a container frozen from outside = %s, want paused", st)
+	}
+	b.MustFail([]string{`cannot exec in container "ext": it is paused`}, "exec", "ext", "true")
+	b.MustRun("resume", "ext")
+	if frozen(t, "ext") {
+		t.Fatal("the cgroup is still frozen after resume")
+	}
+	if st := b.State("ext").Status; st != "running" {
+		t.Errorf("state after resume = %s, want running", st)
+	}
+}
+
 // TestCgroupPauseStopped refuses to pause a container that has stopped.
 func TestCgroupPauseStopped(t *testing.T) {
 	b := newBerth(t)

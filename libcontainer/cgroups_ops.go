@@ -172,11 +172,12 @@ func (c *Container) mustCgroup(action string) (cgroups.Manager, error) {
 	return c.cgroup()
 }
 
-// paused reports whether the container was paused and its cgroup is still
-// frozen. Only a container berth paused reads the freezer: Status runs for
-// every container that `list` shows.
+// paused reports whether the container's cgroup is frozen, by berth's
+// pause or by anyone else: a process exec'd into it would freeze too.
+// `list` reads only the summary of a state, with no cgroup paths, unless
+// berth paused the container: it reads no other freezer.
 func (c *Container) paused() bool {
-	if !c.p.Paused || len(c.p.CgroupPaths) == 0 {
+	if len(c.p.CgroupPaths) == 0 {
 		return false
 	}
 	cg, err := c.cgroup()
