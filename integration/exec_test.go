@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -285,4 +286,47 @@ func TestExecIgnorePaused(t *testing.T) {
 	waitFor(t, "the exec'd process to run after resume", func() bool {
 		return strings.TrimSpace(b.Run("exec", "expause", "cat", "/dev/shm/mark").Stdout) == "ran"
 	})
+}
+
+// An exec that needs only ids, capabilities, rlimits, seccomp, args, env
+// and cwd starts from a plan the nsenter constructor applies, without a Go
+// init (libcontainer/exec_plan.go); one given a user by name goes through
+// the Go init. Both must give the process the same state: ids and groups,
+// capabilities, no_new_privs, seccomp (mkdir refused), rlimits, umask, cwd,
+// env with HOME from /etc/passwd, and no fd but stdio.
+func TestExecFastPathMatchesInit(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sleep", "1000")
+	bun.Spec.Root.Readonly = false
+	bun.Spec.Linux.Seccomp = denyOne("SCMP_ACT_ERRNO", nil)
+	bun.Spec.Process.Rlimits = append(bun.Spec.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_NPROC", Soft: 300, Hard: 400})
+	umask := uint32(0o027)
+	bun.Spec.Process.User.Umask = &umask
+	adj := 300
+	bun.Spec.Process.OOMScoreAdj = &adj
+	bun.Save(t)
+	b.MustRun("run", "-d", "--bundle", bun.Dir, "fast")
+	t.Cleanup(func() { b.Run("delete", "--force", "fast") })
+
+	script := `id; umask; pwd; echo "HOME=$HOME X=$X"; grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status; cat /proc/self/oom_score_adj; ` +
+		`ulimit -u; ulimit -Hu; mkdir /tmp/d 2>&1; ls /proc/$$/fd`
+	run := func(user string) (string, string) {
+		r := b.MustRun("--debug", "exec", "--user", user, "--cap", "CAP_NET_RAW", "--cwd", "/tmp", "--env", "X=1", "fast", "sh", "-c", script)
+		return r.Stdout, r.Stderr
+	}
+	fast, fastLog := run("65534:65534")
+	slow, slowLog := run("nobody")
+	const planned = "starts from a plan"
+	if !strings.Contains(fastLog, planned) || strings.Contains(slowLog, planned) {
+		t.Fatalf("want the numeric user's exec from a plan and the named one's through the Go init; logs:\n%s\n%s", fastLog, slowLog)
+	}
+	if fast != slow {
+		t.Errorf("the exec from a plan and the one through the Go init differ:\nplan:\n%s\ninit:\n%s", fast, slow)
+	}
+	for _, want := range []string{"uid=65534(nobody) gid=65534(nogroup)", "0027\n/tmp\nHOME=/nonexistent X=1\n", "NoNewPrivs:\t1",
+		"Seccomp:\t2", "\n300\n", "300\n400\n", "Operation not permitted", "\n0\n1\n2\n"} {
+		if !strings.Contains(fast, want) {
+			t.Errorf("the exec from a plan lacks %q:\n%s", want, fast)
+		}
+	}
 }

@@ -161,4 +161,10 @@ func TestOOMScoreAdjBelowOwn(t *testing.T) {
 		return
 	}
 	b.MustFail([]string{"set oomScoreAdj -998", "permission denied", "CAP_SYS_RESOURCE"}, "run", "--bundle", bun.Dir, "oom-low")
+	// The same for an exec, whose parent sets it (the process starts from
+	// a plan, without a Go init).
+	runningContainer(t, b, "oom-exec")
+	process := filepath.Join(t.TempDir(), "process.json")
+	writeFile(t, process, `{"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "oomScoreAdj": -998}`)
+	mustFailClean(b, []string{"set oomScoreAdj -998", "permission denied", "CAP_SYS_RESOURCE"}, "exec", "--process", process, "oom-exec")
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
@@ -58,7 +59,8 @@ var nsTypes = []struct {
 // needs the caller to be a child subreaper (SetSubreaper), because the
 // process is the grandchild of the caller when it joins a pid namespace.
 func (c *Container) Exec(o ExecOptions) (_ int, err error) {
-	switch st := c.Status(); {
+	st := c.Status()
+	switch {
 	case st == specs.StateCreated, st == specs.StateRunning:
 	case st == StatePaused && o.IgnorePaused:
 	case st == StatePaused:
@@ -108,6 +110,14 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		return 0, err
 	}
 
+	// In a paused container the process would freeze as soon as it
+	// joined, halfway through its set-up: it joins once set up instead.
+	joinLate := st == StatePaused
+	plan, err := execPlan(o, s.Linux, joinLate)
+	if err != nil {
+		return 0, err
+	}
+
 	parentEnd, childEnd, err := socketPair()
 	if err != nil {
 		return 0, err
@@ -123,7 +133,11 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		sp.pass(envSeccompFD, agent)
 	}
 	sync := newSyncPipe(parentEnd)
-	pid, err := sp.launch(sync, fmt.Sprintf("sync=%d pidfd=%d:%x", syncFD, pidfdFD, flags), nil, "", o.Stdin, o.Stdout, o.Stderr)
+	nsWords := fmt.Sprintf("sync=%d pidfd=%d:%x", syncFD, pidfdFD, flags)
+	if plan != nil {
+		nsWords += " exec"
+	}
+	pid, err := sp.launch(sync, nsWords, nil, "", o.Stdin, o.Stdout, o.Stderr)
 	childEnd.Close()
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
@@ -135,15 +149,20 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 			_, _ = WaitPid(pid)
 		}
 	}()
-	// In a paused container the process would freeze as soon as it
-	// joined, halfway through its set-up: it joins once set up instead.
-	joinLate := c.Status() == StatePaused
 	if !joinLate {
 		if err := joinCgroups(cgroupPaths, pid); err != nil {
 			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
 	}
-	if err := sync.sendBootstrap(msgExec, &execBootstrap{
+	if plan != nil {
+		logrus.Debugf("exec in container %q: the process starts from a plan, without a Go init", c.p.ID)
+		if err := setOOMScoreAdj(pid, o.Process); err != nil {
+			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
+		}
+		if _, err := parentEnd.Write(plan); err != nil {
+			return 0, fmt.Errorf("exec in container %q: send the exec plan: %w", c.p.ID, err)
+		}
+	} else if err := sync.sendBootstrap(msgExec, &execBootstrap{
 		ID:            c.p.ID,
 		Process:       o.Process,
 		Linux:         cfg.Linux,

@@ -102,14 +102,19 @@ func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
 	return nil
 }
 
+// oomScoreAdjError says why oomScoreAdj v could not be set.
+func oomScoreAdjError(v int, err error) error {
+	if errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("set oomScoreAdj %d: %w (lowering it below the runtime's own needs CAP_SYS_RESOURCE)", v, err)
+	}
+	return fmt.Errorf("set oomScoreAdj %d: %w", v, err)
+}
+
 // setProcessAttrs applies oomScoreAdj, the scheduler and the I/O priority.
 func setProcessAttrs(p *specs.Process) error {
 	if p.OOMScoreAdj != nil {
 		if err := procfs.WriteThreadSelf("oom_score_adj", strconv.Itoa(*p.OOMScoreAdj)); err != nil {
-			if errors.Is(err, unix.EACCES) {
-				return fmt.Errorf("set oomScoreAdj %d: %w (lowering it below the runtime's own needs CAP_SYS_RESOURCE)", *p.OOMScoreAdj, err)
-			}
-			return fmt.Errorf("set oomScoreAdj %d: %w", *p.OOMScoreAdj, err)
+			return oomScoreAdjError(*p.OOMScoreAdj, err)
 		}
 	}
 	if s := p.Scheduler; s != nil {

@@ -19,6 +19,11 @@ package libcontainer
 //	                               may unshare its cgroup namespace at once
 //	   or           msgExec        for an exec: the process and what else
 //	                               of the config it needs
+//	   or           a plan         for an exec the constructor starts itself
+//	                               (nsenter word "exec"): not JSON but the
+//	                               binary plan of libcontainer/nsenter/exec.c,
+//	                               answered with msgReady or msgError as
+//	                               below
 //	init   → parent msgHooks       (only if the config has prestart or
 //	                               createRuntime hooks) mounts are done,
 //	                               pivot_root is next: run the hooks

@@ -131,3 +131,16 @@ func (s *Set) Apply() error {
 	}
 	return nil
 }
+
+// Masks returns the five sets as bit masks (bit N for capability N), for
+// code that sets them without this package (libcontainer/nsenter/exec.c).
+func (s *Set) Masks() (bounding, effective, permitted, inheritable, ambient uint64) {
+	mask := func(caps []capability.Cap) uint64 {
+		var m uint64
+		for _, c := range caps {
+			m |= 1 << uint(c)
+		}
+		return m
+	}
+	return mask(s.bounding), mask(s.effective), mask(s.permitted), mask(s.inheritable), mask(s.ambient)
+}

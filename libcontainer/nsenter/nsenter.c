@@ -18,6 +18,9 @@
 //	hold=FD              only keep the namespaces alive: block until FD
 //	                     reaches end of file, then exit (the parent opens
 //	                     /proc/PID/ns/* meanwhile)
+//	exec                 an exec's fast path: once in the namespaces, read
+//	                     a plan from the sync socket, apply it and exec,
+//	                     never starting Go (exec.c)
 //
 // Pid and time namespaces apply only to children, so when one is joined or
 // made the process forks: the child goes on into Go, the parent reports the
@@ -41,6 +44,8 @@
 #endif
 
 static int syncfd = 2;
+
+void berth_exec_plan(int fd) __attribute__((noreturn));
 
 // A berth process lives for milliseconds and spends them in system calls,
 // and all that time the Go runtime's monitor thread (sysmon) wakes every
@@ -121,7 +126,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 {
 	const char *env = getenv("_BERTH_NSENTER");
 	char *words, *word, *save = NULL;
-	int fork_needed = 0;
+	int fork_needed = 0, exec_plan = 0;
 
 	raise_timer_slack();
 	if (env == NULL)
@@ -164,6 +169,8 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			while (read(fd, &c, 1) > 0)
 				;
 			_exit(0);
+		} else if (strcmp(word, "exec") == 0) {
+			exec_plan = 1;
 		} else if (strncmp(word, "timens=", 7) == 0) {
 			set_time_offsets(word + 7);
 		} else {
@@ -183,7 +190,9 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			dprintf(syncfd, "{\"type\":\"pid\",\"pid\":%d}\n", pid);
 			_exit(0);
 		}
-		return;
+	} else {
+		dprintf(syncfd, "{\"type\":\"pid\",\"pid\":%d}\n", pid);
 	}
-	dprintf(syncfd, "{\"type\":\"pid\",\"pid\":%d}\n", pid);
+	if (exec_plan)
+		berth_exec_plan(syncfd);
 }

@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -169,13 +170,7 @@ func exportWithStub(filter *libseccomp.ScmpFilter, stub []unix.SockFilter) ([]un
 func (f *Filter) loadProgram() (*os.File, error) {
 	// libseccomp-golang synchronises the filter across threads; with a
 	// listener the kernel wants TSYNC_ESRCH as well.
-	flags := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC)
-	if log, err := f.filter.GetLogBit(); err == nil && log {
-		flags |= unix.SECCOMP_FILTER_FLAG_LOG
-	}
-	if ssb, err := f.filter.GetSSB(); err == nil && ssb {
-		flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
-	}
+	flags := uintptr(f.flags() | unix.SECCOMP_FILTER_FLAG_TSYNC)
 	if f.notify {
 		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 		if wait, err := f.filter.GetWaitKill(); err == nil && wait {
@@ -192,4 +187,34 @@ func (f *Filter) loadProgram() (*os.File, error) {
 		return nil, nil
 	}
 	return os.NewFile(fd, "seccomp notify"), nil
+}
+
+// Program returns the filter as the seccomp(2) program and flags that Load
+// would load, for a single-threaded caller that loads it itself
+// (libcontainer/nsenter/exec.c). A filter whose rules notify has none: its
+// listener fd must reach the agent, which Load arranges.
+func (f *Filter) Program() ([]unix.SockFilter, uint32, error) {
+	if f.notify {
+		return nil, 0, errors.New("seccomp: a filter that notifies cannot be loaded from a plan")
+	}
+	prog := f.prog
+	if prog == nil {
+		var err error
+		if prog, err = exportWithStub(f.filter, nil); err != nil {
+			return nil, 0, err
+		}
+	}
+	return prog, f.flags(), nil
+}
+
+// flags are the seccomp(2) flags the profile asks for: LOG, SPEC_ALLOW.
+func (f *Filter) flags() uint32 {
+	var flags uint32
+	if log, err := f.filter.GetLogBit(); err == nil && log {
+		flags |= unix.SECCOMP_FILTER_FLAG_LOG
+	}
+	if ssb, err := f.filter.GetSSB(); err == nil && ssb {
+		flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	}
+	return flags
 }
