@@ -240,12 +240,14 @@ static char *look_path(const char *file, char **env)
 	failf("exec \"%s\": executable file not found in $PATH", file);
 }
 
-static void load_seccomp(struct sock_filter *insns, uint32_t n, uint32_t flags)
+// load_seccomp loads the plan's program, if it has one.
+static int load_seccomp(struct sock_filter *insns, uint32_t n, uint32_t flags)
 {
 	struct sock_fprog prog = {.len = n, .filter = insns};
 
-	if (n > 0 && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0)
-		failf("load seccomp filter: %s", errstr(errno));
+	if (n == 0)
+		return 0;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0 ? -1 : 0;
 }
 
 static void set_caps(uint64_t effective, uint64_t permitted, uint64_t inheritable, uint64_t ambient)
@@ -313,14 +315,16 @@ void berth_exec_plan(int fd)
 	// host fd reads as unreachable.
 	if (chdir(dir) < 0)
 		failf("chdir to cwd \"%s\" in the container: %s", cwd, errstr(errno));
-	if (syscall(SYS_getcwd, buf, sizeof(buf)) < 0 || buf[0] != '/')
-		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(errno ? errno : ENOENT));
+	if (syscall(SYS_getcwd, buf, sizeof(buf)) < 0)
+		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(errno));
+	if (buf[0] != '/') // "(unreachable)…"
+		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(ENOENT));
 	if (berth_caller_timer_slack != 0)
 		prctl(PR_SET_TIMERSLACK, berth_caller_timer_slack, 0, 0, 0);
 	// Without no_new_privs loading needs CAP_SYS_ADMIN, which the user
 	// change may drop.
-	if (!nnp)
-		load_seccomp(insns, ninsns, seccomp_flags);
+	if (!nnp && load_seccomp(insns, ninsns, seccomp_flags) < 0)
+		failf("load seccomp filter: %s", errstr(errno));
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		failf("set keepcaps: %s", errstr(errno));
 	// Outside the bounding set: dropped, up to the kernel's last
@@ -356,8 +360,7 @@ void berth_exec_plan(int fd)
 	close(planfd);
 	// Nobody waits for a reply any more: errors go to the process's
 	// stderr, as in startProcess.
-	if (nnp && ninsns > 0 && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, seccomp_flags,
-					 &(struct sock_fprog){.len = ninsns, .filter = insns}) < 0) {
+	if (nnp && load_seccomp(insns, ninsns, seccomp_flags) < 0) {
 		dprintf(2, "berth: load seccomp filter: %s\n", errstr(errno));
 		_exit(1);
 	}
