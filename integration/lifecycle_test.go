@@ -862,6 +862,14 @@ func TestPreserveFDs(t *testing.T) {
 	if fds := openFDs(r.Stdout); !slices.Equal(fds, []string{"0", "1", "2"}) {
 		t.Errorf("fd 3 open but not preserved: the container has fds %v, want 0-2:\n%s", fds, r.Stdout)
 	}
+
+	// The same for exec.
+	runningContainer(t, b, "keepexec")
+	r = b.Spawn([]*os.File{open("three4", "from fd 3"), open("four4", "from fd 4")},
+		"exec", "--preserve-fds", "1", "keepexec", "sh", "-c", "cat <&3; echo; exec ls -l /proc/self/fd").Wait()
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "from fd 3\n") || !slices.Equal(openFDs(r.Stdout), []string{"0", "1", "2", "3"}) {
+		t.Errorf("exec --preserve-fds 1 with fds 3 and 4 open: %v, want fd 3 readable and fds 0-3 only", r)
+	}
 }
 
 func TestGlobalLogFlags(t *testing.T) {
