@@ -132,19 +132,6 @@ func TestKubernetesCRI(t *testing.T) {
 	// Before containerd stops: the pods, with their containers.
 	t.Cleanup(func() { cri.run(t, "rmp", "--all", "--force") })
 	runtimeRoot := filepath.Join(dir, "runtime", "k8s.io")
-	berthState := func(id string) (status string, pid int) {
-		t.Helper()
-		var st struct {
-			Status string `json:"status"`
-			Pid    int    `json:"pid"`
-		}
-		out := mustRun(t, nil, runtimePath, "--root", runtimeRoot, "state", id).Stdout
-		if err := json.Unmarshal([]byte(out), &st); err != nil {
-			t.Fatalf("%s state %s: %v\n%s", runtimeName(), id, err, out)
-		}
-		return st.Status, st.Pid
-	}
-
 	podConfig := writeJSON(t, dir, "pod.json", map[string]any{
 		"metadata":      map[string]string{"name": "web", "namespace": "default", "uid": "pod-web"},
 		"hostname":      "berth-pod",
@@ -162,7 +149,7 @@ func TestKubernetesCRI(t *testing.T) {
 	if podInfo.Info.RuntimeHandler != runtimeName() || !strings.HasPrefix(podInfo.Status.Network.IP, "10.88.") {
 		t.Errorf("the pod has runtime handler %q and address %q, want %s and one of 10.88.0.0/16", podInfo.Info.RuntimeHandler, podInfo.Status.Network.IP, runtimeName())
 	}
-	if status, _ := berthState(pod); status != "running" {
+	if status, _ := runtimeStateAt(t, runtimeRoot, pod); status != "running" {
 		t.Fatalf("%s says the pod's sandbox is %q, want running", runtimeName(), status)
 	}
 
@@ -183,7 +170,7 @@ func TestKubernetesCRI(t *testing.T) {
 	})
 
 	t.Run("pod-namespaces", func(t *testing.T) {
-		_, sandboxPid := berthState(pod)
+		_, sandboxPid := runtimeStateAt(t, runtimeRoot, pod)
 		podNet, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", sandboxPid))
 		if err != nil {
 			t.Fatal(err)
@@ -196,7 +183,7 @@ func TestKubernetesCRI(t *testing.T) {
 	})
 
 	t.Run("resources-and-update", func(t *testing.T) {
-		_, pid := berthState(ctr)
+		_, pid := runtimeStateAt(t, runtimeRoot, ctr)
 		if got := cgroupValue(t, pid, "memory", "memory.limit_in_bytes", "memory.max"); got != strconv.Itoa(64*mib) {
 			t.Errorf("memory limit %s, want %d", got, 64*mib)
 		}
@@ -237,8 +224,8 @@ func TestKubernetesCRI(t *testing.T) {
 		cri.must(t, "rm", ctr)
 		cri.must(t, "stopp", pod)
 		cri.must(t, "rmp", pod)
-		if out := mustRun(t, nil, runtimePath, "--root", runtimeRoot, "list", "--quiet").Stdout; strings.TrimSpace(out) != "" {
-			t.Errorf("after the pod is removed %s still lists %q", runtimeName(), out)
+		if ids := runtimeListAt(t, runtimeRoot); len(ids) > 0 {
+			t.Errorf("after the pod is removed %s still lists %v", runtimeName(), ids)
 		}
 	})
 

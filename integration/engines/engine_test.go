@@ -296,11 +296,14 @@ func shellCommand(env, argv []string) string {
 // runtimeState is the runtime's own `state` of a container.
 func runtimeState(t *testing.T, e engine, name string) (status string, pid int) {
 	t.Helper()
-	argv := []string{runtimePath}
-	if root := e.RuntimeRoot(); root != "" {
-		argv = append(argv, "--root", root)
-	}
-	r := mustRun(t, nil, append(argv, "state", e.RuntimeID(t, name))...)
+	return runtimeStateAt(t, e.RuntimeRoot(), e.RuntimeID(t, name))
+}
+
+// runtimeStateAt is `state` of container id in the runtime's root ("" for
+// its default).
+func runtimeStateAt(t *testing.T, root, id string) (status string, pid int) {
+	t.Helper()
+	r := mustRun(t, nil, runtimeArgv(root, "state", id)...)
 	var st struct {
 		Status string `json:"status"`
 		Pid    int    `json:"pid"`
@@ -311,22 +314,11 @@ func runtimeState(t *testing.T, e engine, name string) (status string, pid int) 
 	return st.Status, st.Pid
 }
 
-// runtimeHas reports whether the runtime still lists the container.
-func runtimeHas(t *testing.T, e engine, id string) bool {
-	t.Helper()
+// runtimeArgv is the runtime's command line with root as --root, if set.
+func runtimeArgv(root string, args ...string) []string {
 	argv := []string{runtimePath}
-	if root := e.RuntimeRoot(); root != "" {
+	if root != "" {
 		argv = append(argv, "--root", root)
 	}
-	out := mustRun(t, nil, append(argv, "list", "--quiet")...).Stdout
-	return containsLine(out, id)
-}
-
-func containsLine(s, line string) bool {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.TrimSpace(l) == line {
-			return true
-		}
-	}
-	return false
+	return append(argv, args...)
 }
