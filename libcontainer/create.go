@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/berthrt/berth/libcontainer/cgroups"
@@ -135,31 +137,45 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	}
 	defer closeAll(trees)
 	sync := newSyncPipe(parentEnd)
-	var mountFDs map[int]int
-	pid, mountFDs, err = launchInit(o, plan, sync, childEnd, fifo, agent, trees)
+	fromPlan := startsFromPlan(o, trees)
+	if fromPlan {
+		// An init that is our child dies with the thread that started
+		// it (Pdeathsig): keep that thread from being the one
+		// onContainerThread locks and ends.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	l, err := launchInit(o, plan, sync, childEnd, fifo, agent, trees, fromPlan)
 	childEnd.Close()
 	if err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
+	pid = l.pid
 	if err := cg.Apply(pid); err != nil {
 		return nil, err
 	}
 	if err := cg.Set(resources); err != nil {
 		return nil, err
 	}
-	if err := sync.sendBootstrap(msgBootstrap, &bootstrap{
-		ID:           o.ID,
-		Spec:         o.Spec,
-		Rootfs:       o.Rootfs,
-		NoPivot:      o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring,
-		PreserveFDs:  o.PreserveFDs,
-		CgroupNS:     hasNamespace(o.Spec, specs.CgroupNamespace),
-		Pid:          pid,
-		Bundle:       o.Bundle,
-		MountFDs:     mountFDs,
-		SeccompState: o.seccompAgentState(pid),
-	}); err != nil {
+	if fromPlan {
+		logrus.Debugf("create %q: init starts from a plan, without a Go init", o.ID)
+		err = buildFromParent(sync, o, pid, l.fifoFD)
+	} else {
+		err = sync.sendBootstrap(msgBootstrap, &bootstrap{
+			ID:           o.ID,
+			Spec:         o.Spec,
+			Rootfs:       o.Rootfs,
+			NoPivot:      o.NoPivot,
+			NoNewKeyring: o.NoNewKeyring,
+			PreserveFDs:  o.PreserveFDs,
+			CgroupNS:     hasNamespace(o.Spec, specs.CgroupNamespace),
+			Pid:          pid,
+			Bundle:       o.Bundle,
+			MountFDs:     l.mountFDs,
+			SeccompState: o.seccompAgentState(pid),
+		})
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := awaitReady(sync, o, pid); err != nil {
@@ -216,27 +232,40 @@ func checkCreatable(s *specs.Spec) error {
 	return nil
 }
 
-// launchInit starts the container's init in its namespaces and returns its
-// pid, and the fd numbers in init of the idmapped mount trees.
-func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, seccompAgent *os.File, trees map[int]*os.File) (int, map[int]int, error) {
+// launched is a container's init as launchInit started it.
+type launched struct {
+	pid int
+	// fifoFD is init's fd of the exec fifo, mountFDs its fds of the
+	// idmapped mount trees.
+	fifoFD   int
+	mountFDs map[int]int
+}
+
+// launchInit starts the container's init in its namespaces, to start
+// from a plan (see startsFromPlan) or to run the Go init.
+func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, seccompAgent *os.File, trees map[int]*os.File, fromPlan bool) (launched, error) {
 	sp := newSpawn(o.PreserveFDs)
 	syncFD := sp.pass(envSyncFD, syncEnd)
-	sp.pass(envFifoFD, fifo)
+	l := launched{fifoFD: sp.pass(envFifoFD, fifo)}
 	if o.ConsoleSocket != nil {
 		sp.pass(envConsoleFD, o.ConsoleSocket)
 	}
 	if seccompAgent != nil {
 		sp.pass(envSeccompFD, seccompAgent)
 	}
-	var mountFDs map[int]int
 	if len(trees) > 0 {
-		mountFDs = make(map[int]int, len(trees))
+		l.mountFDs = make(map[int]int, len(trees))
 		for i, f := range trees {
-			mountFDs[i] = sp.pass("", f)
+			l.mountFDs[i] = sp.pass("", f)
 		}
 	}
-	pid, err := sp.launch(sync, plan.words(sp, syncFD), o.Spec.Linux, o.Bundle, o.Stdin, o.Stdout, o.Stderr)
-	return pid, mountFDs, err
+	words := plan.words(sp, syncFD)
+	if fromPlan {
+		words += " create"
+	}
+	var err error
+	l.pid, err = sp.launch(sync, words, o.Spec.Linux, o.Bundle, o.Stdin, o.Stdout, o.Stderr)
+	return l, err
 }
 
 // awaitReady waits for init to finish its set-up, running the hooks that

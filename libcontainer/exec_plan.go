@@ -21,35 +21,48 @@ import (
 // filter, args, env and cwd is started by the nsenter constructor itself
 // from a plan the parent computes (libcontainer/nsenter/exec.c): the
 // process joins the namespaces, applies the plan and execs without a Go
-// runtime ever starting in it, which is most of what an exec costs.
-// Anything else goes through the Go init (startProcess), as before.
+// runtime ever starting in it, which is most of what an exec costs. A
+// container's init can start the same way (create_plan.go). Anything else
+// goes through the Go init (startProcess), as before.
+
+// noFifo is the plan's fifo fd of a process that starts at once.
+const noFifo = -1
 
 // execPlan returns the plan for o's process, or nil when the process needs
-// what only the Go init does: a terminal, an AppArmor profile or SELinux
-// label, a user to look up by name, scheduling or I/O attributes, CPU
-// affinity, a personality, a seccomp agent, or a paused container to join
-// late. (oomScoreAdj, which engines always set, the parent writes itself:
-// setOOMScoreAdj.)
+// what only the Go init does (see needsGoInit), a user to look up by name,
+// or a paused container to join late. (oomScoreAdj, which engines always
+// set, the parent writes itself: setOOMScoreAdj.)
 func execPlan(o ExecOptions, l *specs.Linux, paused bool) ([]byte, error) {
-	p := o.Process
-	if p.Terminal || p.ApparmorProfile != "" || p.SelinuxLabel != "" || o.User != "" || paused ||
-		p.Scheduler != nil || p.IOPriority != nil || p.ExecCPUAffinity != nil {
+	if o.User != "" || paused || needsGoInit(o.Process, l) {
 		return nil, nil
 	}
+	return processPlan(o.Process, l, o.PreserveFDs, noFifo)
+}
+
+// needsGoInit reports whether process p of a container with config l
+// needs what only the Go init does: a terminal, an AppArmor profile or
+// SELinux label, scheduling or I/O attributes, CPU affinity, a
+// personality or a seccomp agent.
+func needsGoInit(p *specs.Process, l *specs.Linux) bool {
+	if p.Terminal || p.ApparmorProfile != "" || p.SelinuxLabel != "" ||
+		p.Scheduler != nil || p.IOPriority != nil || p.ExecCPUAffinity != nil {
+		return true
+	}
+	return l != nil && (l.Personality != nil || seccomp.UsesNotify(l.Seccomp))
+}
+
+// processPlan encodes the plan that starts p: the process waits for
+// `start` on its fd fifoFD first, unless that is noFifo.
+func processPlan(p *specs.Process, l *specs.Linux, preserveFDs, fifoFD int) ([]byte, error) {
 	var insns []unix.SockFilter
 	var scFlags uint32
-	if l != nil {
-		if l.Personality != nil || seccomp.UsesNotify(l.Seccomp) {
-			return nil, nil
+	if l != nil && l.Seccomp != nil {
+		f, err := seccomp.New(l.Seccomp)
+		if err != nil {
+			return nil, err
 		}
-		if l.Seccomp != nil {
-			f, err := seccomp.New(l.Seccomp)
-			if err != nil {
-				return nil, err
-			}
-			if insns, scFlags, err = f.Program(); err != nil {
-				return nil, err
-			}
+		if insns, scFlags, err = f.Program(); err != nil {
+			return nil, err
 		}
 	}
 	caps, err := capabilities.New(p.Capabilities)
@@ -74,7 +87,8 @@ func execPlan(o ExecOptions, l *specs.Linux, paused bool) ([]byte, error) {
 		b.u64(m)
 	}
 	b.bool(p.NoNewPrivileges)
-	b.u32(uint32(o.PreserveFDs))
+	b.u32(uint32(preserveFDs))
+	b.u32(uint32(fifoFD))
 	b.u32(uint32(len(p.Rlimits)))
 	for _, r := range p.Rlimits {
 		b.u32(uint32(rlimitResources[r.Type]))

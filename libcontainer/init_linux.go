@@ -115,12 +115,9 @@ func execPty(p *specs.Process) (*rootfs.Pty, error) {
 // identity.
 func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 	s := b.Spec
-	var hierarchies []cgroups.Mount
-	if slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" }) {
-		var err error
-		if hierarchies, err = cgroups.Mounts(); err != nil {
-			return nil, err
-		}
+	hierarchies, err := cgroupHierarchies(s, 0)
+	if err != nil {
+		return nil, err
 	}
 	if b.CgroupNS {
 		// The parent placed us in our cgroup before sending the
@@ -134,12 +131,7 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 			return nil, fmt.Errorf("join a new session keyring: %w", err)
 		}
 	}
-	if hasNamespace(s, specs.NetworkNamespace) {
-		if err := loopbackUp(); err != nil {
-			return nil, err
-		}
-	}
-	pty, err := rootfs.Setup(rootfs.Config{
+	return buildContainer(rootfs.Config{
 		Spec:        s,
 		Rootfs:      b.Rootfs,
 		NoPivot:     b.NoPivot,
@@ -148,11 +140,32 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 		MountTrees:  mountTrees(b.MountFDs),
 		BeforePivot: func() error { return beforePivotHooks(sync, b) },
 	})
+}
+
+// cgroupHierarchies returns the host's cgroup hierarchies and the cgroups
+// of init pid (0: the calling process) in them when the spec mounts a
+// cgroup filesystem, read before a cgroup namespace hides them.
+func cgroupHierarchies(s *specs.Spec, pid int) ([]cgroups.Mount, error) {
+	if !slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" }) {
+		return nil, nil
+	}
+	return cgroups.Mounts(pid)
+}
+
+// buildContainer brings up lo, builds the root filesystem and sets the
+// hostname and sysctls, in the namespaces of the calling thread.
+func buildContainer(c rootfs.Config) (*rootfs.Pty, error) {
+	if hasNamespace(c.Spec, specs.NetworkNamespace) {
+		if err := loopbackUp(); err != nil {
+			return nil, err
+		}
+	}
+	pty, err := rootfs.Setup(c)
 	if err == nil {
-		err = setSystemIdentity(s)
+		err = setSystemIdentity(c.Spec)
 	}
 	if err == nil {
-		err = rootfs.Finish(s)
+		err = rootfs.Finish(c.Spec)
 	}
 	if err != nil {
 		if pty != nil {

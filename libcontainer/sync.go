@@ -24,6 +24,13 @@ package libcontainer
 //	                               binary plan of libcontainer/nsenter/exec.c,
 //	                               answered with msgReady or msgError as
 //	                               below
+//	   or           a set-up       for a container's init the constructor
+//	                request, then  starts itself (nsenter word "create"):
+//	                a plan         binary too; the request is answered with
+//	                               one byte (carrying a procfs context, see
+//	                               create_plan.go) or msgError, and the
+//	                               parent builds the root filesystem before
+//	                               it sends the plan
 //	init   → parent msgHooks       (only if the config has prestart or
 //	                               createRuntime hooks) mounts are done,
 //	                               pivot_root is next: run the hooks

@@ -53,7 +53,7 @@ func outer(cfg config) (err error) {
 		return fmt.Errorf("make bundle: %v: %s", err, out)
 	}
 
-	own, err := cgroups.Mounts()
+	own, err := cgroups.Mounts(0)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func enterV1View() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("make / a slave mount: %w", err)
 	}
-	hierarchies, err := cgroups.Mounts()
+	hierarchies, err := cgroups.Mounts(0)
 	if err != nil {
 		return err
 	}

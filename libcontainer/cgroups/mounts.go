@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -17,19 +18,23 @@ type Mount struct {
 	// Options name the hierarchy to mount(2): its controllers ("cpu",
 	// "cpu,cpuacct") or its name ("name=systemd"); empty for cgroup2.
 	Options string
-	// Own is the calling process's cgroup directory in the hierarchy, or
+	// Own is the process's cgroup directory in the hierarchy, or
 	// empty when the mount does not show it (as after the process
 	// unshared its cgroup namespace, when mountinfo shows mount roots
 	// relative to the new namespace root).
 	Own string
 }
 
-// Mounts lists the hierarchies the calling process belongs to and can reach
-// through a mount.
-func Mounts() ([]Mount, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
+// Mounts lists the hierarchies that process pid (0: the calling process)
+// belongs to and that the calling process can reach through a mount.
+func Mounts(pid int) ([]Mount, error) {
+	proc := "self"
+	if pid != 0 {
+		proc = strconv.Itoa(pid)
+	}
+	data, err := os.ReadFile("/proc/" + proc + "/cgroup")
 	if err != nil {
-		return nil, fmt.Errorf("find own cgroups: %w", err)
+		return nil, fmt.Errorf("find the cgroups of process %s: %w", proc, err)
 	}
 	own, err := parseProcCgroup(string(data))
 	if err != nil {

@@ -1,21 +1,34 @@
-// The fast path of `berth exec`: the Go parent computes everything the new
-// process needs (ids, capabilities, rlimits, a compiled seccomp program,
-// args, env, cwd) and sends it as a plan on the sync socket; this code,
-// running in the constructor after the process joined the container's
-// namespaces, applies it in the order libcontainer/init_linux.go's
-// startProcess does and execs, so no Go runtime ever starts in the child.
-// The parent takes this path only for a process that needs nothing else
-// (see execPlanFor in libcontainer/exec_plan.go); the Go init does the rest.
+// The fast paths of `berth exec` and of a container's init: the Go parent
+// computes everything the new process needs (ids, capabilities, rlimits, a
+// compiled seccomp program, args, env, cwd) and sends it as a plan on the
+// sync socket; this code, running in the constructor after the process
+// joined or made the container's namespaces, applies it in the order
+// libcontainer/init_linux.go's startProcess does and execs, so no Go
+// runtime ever starts in the child. The parent takes this path only for a
+// process that needs nothing else (see libcontainer/exec_plan.go); the Go
+// init does the rest.
+//
+// A container's init (nsenter word "create") first gets a set-up request,
+// once the parent has placed it in its cgroups, and answers it; the parent
+// then builds the root filesystem from a thread that joined the init's
+// namespaces (libcontainer/create_plan.go), and only then sends the plan.
+// The request: u32 flags (SETUP_*) and the name of a session keyring to
+// join ("" for none). The answer is one byte, carrying with SCM_RIGHTS
+// a procfs filesystem context opened here, in the container's pid
+// namespace, when SETUP_PROCFS asks for one.
 //
 // The plan, in the host's byte order: u32 words, u64 capability masks,
 // strings as a u32 length and the bytes:
 //
 //	uid gid ngroups groups... umask
 //	bounding effective permitted inheritable ambient (u64 each)
-//	no_new_privs preserve_fds
+//	no_new_privs preserve_fds fifo_fd (NO_FIFO for an exec)
 //	nrlimits (resource soft(u64) hard(u64))...
 //	ninsns seccomp_flags insns (8 bytes each)...
 //	cwd nargs args... nenv env...
+//
+// A container's init waits after answering "ready" until `berth start`
+// opens the exec fifo, as waitForStart does.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,13 +37,18 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -38,6 +56,13 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+
+#define SETUP_CGROUPNS 1
+#define SETUP_PROCFS 2
+#define NO_FIFO 0xffffffffU
 
 extern unsigned long berth_caller_timer_slack;
 
@@ -267,9 +292,86 @@ static void set_caps(uint64_t effective, uint64_t permitted, uint64_t inheritabl
 			failf("set ambient capabilities: %s", errstr(errno));
 }
 
-void berth_exec_plan(int fd)
+// die_from_signal ends a container's init that a signal reaches before it
+// execs, as the Go runtime ends a Go init: the signals it does not ignore
+// would be ignored here, the process being its pid namespace's init
+// without a handler, and `berth kill` of a created container would not
+// stop it.
+static void die_from_signal(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	signal(sig, SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(2);
+}
+
+// create_setup answers a container init's set-up request (see the top).
+static void create_setup(void)
+{
+	uint32_t flags = read_u32();
+	char *keyring = read_str();
+	int procfs = -1;
+	char ack = 'k';
+	struct iovec iov = {.iov_base = &ack, .iov_len = 1};
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	// The parent placed us in our cgroup first, so the namespace is
+	// rooted there.
+	if ((flags & SETUP_CGROUPNS) && unshare(CLONE_NEWCGROUP) < 0)
+		failf("unshare cgroup namespace: %s", errstr(errno));
+	if (keyring[0] != '\0' && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, keyring) < 0 && errno != ENOSYS)
+		failf("join a new session keyring: %s", errstr(errno));
+	if (flags & SETUP_PROCFS) {
+		procfs = syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+		if (procfs < 0)
+			failf("open a procfs context in the container's pid namespace: %s", errstr(errno));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &procfs, sizeof(int));
+	}
+	if (sendmsg(planfd, &msg, 0) != 1)
+		_exit(1); // the parent is gone
+	if (procfs >= 0)
+		close(procfs);
+	free(keyring);
+}
+
+// wait_for_start blocks until `berth start` opens the exec fifo for
+// writing, as waitForStart does; the fifo stays open, close-on-exec.
+static void wait_for_start(int fifo)
+{
+	struct pollfd p = {.fd = fifo, .events = POLLIN};
+	char c;
+
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			_exit(1); // nobody is listening any more
+	(void)!read(fifo, &c, 1);
+}
+
+void berth_exec_plan(int fd, int create)
 {
 	planfd = fd;
+	if (create) {
+		// The signals that end a Go process by default; execve gives
+		// them their default action back.
+		static const int fatal[] = {SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGTERM, SIGSTKFLT, SIGSYS};
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], die_from_signal);
+		create_setup();
+	}
 	uid_t uid = read_u32();
 	gid_t gid = read_u32();
 	uint32_t ngroups = read_u32();
@@ -281,6 +383,7 @@ void berth_exec_plan(int fd)
 	uint64_t inheritable = read_u64(), ambient = read_u64();
 	uint32_t nnp = read_u32();
 	uint32_t preserve = read_u32();
+	uint32_t fifo = read_u32();
 	uint32_t nrlimits = read_u32();
 	struct {
 		int resource;
@@ -358,6 +461,8 @@ void berth_exec_plan(int fd)
 	if (write(planfd, ready, sizeof(ready) - 1) != sizeof(ready) - 1)
 		_exit(1);
 	close(planfd);
+	if (fifo != NO_FIFO)
+		wait_for_start((int)fifo);
 	// Nobody waits for a reply any more: errors go to the process's
 	// stderr, as in startProcess.
 	if (nnp && load_seccomp(insns, ninsns, seccomp_flags) < 0) {

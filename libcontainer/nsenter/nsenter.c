@@ -21,6 +21,8 @@
 //	exec                 an exec's fast path: once in the namespaces, read
 //	                     a plan from the sync socket, apply it and exec,
 //	                     never starting Go (exec.c)
+//	create               the same for a container's init, whose root
+//	                     filesystem the parent builds (exec.c)
 //
 // Pid and time namespaces apply only to children, so when one is joined or
 // made the process forks: the child goes on into Go, the parent reports the
@@ -45,7 +47,7 @@
 
 static int syncfd = 2;
 
-void berth_exec_plan(int fd) __attribute__((noreturn));
+void berth_exec_plan(int fd, int create) __attribute__((noreturn));
 
 // A berth process lives for milliseconds and spends them in system calls,
 // and all that time the Go runtime's monitor thread (sysmon) wakes every
@@ -126,7 +128,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 {
 	const char *env = getenv("_BERTH_NSENTER");
 	char *words, *word, *save = NULL;
-	int fork_needed = 0, exec_plan = 0;
+	int fork_needed = 0, exec_plan = 0, create_plan = 0;
 
 	raise_timer_slack();
 	if (env == NULL)
@@ -171,6 +173,8 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			_exit(0);
 		} else if (strcmp(word, "exec") == 0) {
 			exec_plan = 1;
+		} else if (strcmp(word, "create") == 0) {
+			create_plan = 1;
 		} else if (strncmp(word, "timens=", 7) == 0) {
 			set_time_offsets(word + 7);
 		} else {
@@ -193,6 +197,6 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	} else {
 		dprintf(syncfd, "{\"type\":\"pid\",\"pid\":%d}\n", pid);
 	}
-	if (exec_plan)
-		berth_exec_plan(syncfd);
+	if (exec_plan || create_plan)
+		berth_exec_plan(syncfd, create_plan);
 }

@@ -33,7 +33,7 @@ func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, hierarchies [
 		return mountHierarchy(dir, hierarchies[0], ownNS, opts)
 	}
 
-	tmpfs, err := newMount("tmpfs", "tmpfs", mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=755"}})
+	tmpfs, err := newMount("tmpfs", "tmpfs", mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=755"}}, nil)
 	if err != nil {
 		return -1, err
 	}
@@ -81,7 +81,7 @@ func mountHierarchy(target *os.File, h cgroups.Mount, ownNS bool, opts mountOpti
 		if h.Options != "" {
 			fresh.data = strings.Split(h.Options, ",")
 		}
-		mnt, err = newMount(h.FSType, h.FSType, fresh)
+		mnt, err = newMount(h.FSType, h.FSType, fresh, nil)
 		if errors.Is(err, unix.EPERM) && h.Own != "" {
 			// A user namespace may not mount a v1 hierarchy: bind the
 			// container's own cgroup instead.

@@ -33,7 +33,11 @@ func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		mnt, err = mountCgroup(root, m, opts, c.Hierarchies, c.CgroupNS)
 	default:
-		mnt, err = mountOther(root, m, withMountLabel(opts, m.Type, c.Spec))
+		var fsctx *os.File
+		if m.Type == "proc" {
+			fsctx = c.ProcFS
+		}
+		mnt, err = mountOther(root, m, withMountLabel(opts, m.Type, c.Spec), fsctx)
 	}
 	if err != nil {
 		return err
@@ -45,8 +49,9 @@ func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
 }
 
 // mountOther mounts a new filesystem (tmpfs, proc, sysfs, mqueue…) and
-// returns the fd of the attached mount.
-func mountOther(root *os.File, m *specs.Mount, opts mountOptions) (int, error) {
+// returns the fd of the attached mount. fsctx, if not nil, is the
+// filesystem context to make it from, as newMount takes it.
+func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File) (int, error) {
 	target, err := mkdirInRoot(root, m.Destination)
 	if err != nil {
 		return -1, err
@@ -60,7 +65,7 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions) (int, error) {
 	if copyUp {
 		fresh.flags &^= unix.MS_RDONLY // read-only once filled
 	}
-	mnt, err := newMount(m.Type, m.Source, fresh)
+	mnt, err := newMount(m.Type, m.Source, fresh, fsctx)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
@@ -168,17 +173,23 @@ func cloneTree(source string, recursive bool) (int, error) {
 // newMount makes a detached mount of a new filesystem: the superblock
 // flags and data options go to fsconfig(2), the per-mount flags to
 // fsmount(2), so read-only never reaches a superblock the host may share
-// (sysfs, cgroup).
-func newMount(fstype, source string, opts mountOptions) (int, error) {
-	fs, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("%s: %w", fstype, err)
+// (sysfs, cgroup). The filesystem context is fsctx if not nil (a procfs
+// shows the pid namespace of whoever opened its context), else a new one.
+func newMount(fstype, source string, opts mountOptions, fsctx *os.File) (int, error) {
+	var fs int
+	var err error
+	if fsctx != nil {
+		fs = int(fsctx.Fd())
+	} else {
+		if fs, err = unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC); err != nil {
+			return -1, fmt.Errorf("%s: %w", fstype, err)
+		}
+		defer unix.Close(fs)
 	}
-	defer unix.Close(fs)
 	if source == "" {
 		source = fstype
 	}
-	if err := unix.FsconfigSetString(fs, "source", source); err != nil {
+	if err = unix.FsconfigSetString(fs, "source", source); err != nil {
 		return -1, fsError(fs, fstype, "source="+source, err)
 	}
 	for _, o := range append(superblockOptions(opts.flags), opts.data...) {

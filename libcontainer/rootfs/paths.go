@@ -45,7 +45,7 @@ func emptyTmpfs(mountLabel string) (int, error) {
 	if mountLabel != "" {
 		opts.data = append(opts.data, "context="+mountLabel)
 	}
-	return newMount("tmpfs", "tmpfs", opts)
+	return newMount("tmpfs", "tmpfs", opts, nil)
 }
 
 // cloneDevNull makes a detached bind mount of the container's /dev/null to

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -40,6 +41,12 @@ type Config struct {
 	// BeforePivot, if set, runs once the mounts are made, before the root
 	// is switched: where the spec's create hooks belong.
 	BeforePivot func() error
+	// ProcFS, if set, is a procfs filesystem context (fsopen(2)) that the
+	// container's init opened in its pid namespace, for the spec's proc
+	// mount: Setup then runs on a thread of the parent that joined the
+	// container's other namespaces, and a procfs made there would show
+	// the host's processes.
+	ProcFS *os.File
 }
 
 // Pty is a pseudo-terminal allocated in the container's devpts.
@@ -163,9 +170,12 @@ func makeCwd(cwd string) error {
 	}
 	defer root.Close()
 	dir, err := mkdirInRoot(root, cwd)
-	if errors.Is(err, unix.ELOOP) {
-		// Magic links are not followed in the root: they can name a host
-		// directory through an fd init holds (CVE-2024-21626).
+	// Magic links are not followed in the root: they can name a host
+	// directory through an fd init holds (CVE-2024-21626). Built from a
+	// thread outside the container's pid namespace (an init that starts
+	// from a plan), /proc/self there is no link at all, and the lookup
+	// stops at ENOTDIR instead.
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) && isUnder(path.Clean("/"+cwd), "/proc") {
 		return fmt.Errorf("process.cwd %q is outside the container (through a magic link such as /proc/self/fd/N) or in a symlink loop", cwd)
 	}
 	if err != nil {
@@ -210,7 +220,14 @@ func prepareRoot(rootfs string, propagation uintptr) error {
 
 // makeParentPrivate makes the mount holding rootfs private if it is shared.
 func makeParentPrivate(rootfs string) error {
-	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
+	// The calling thread's mounts: Setup may run on a thread that joined
+	// the container's mount namespace, in a process that did not.
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	defer f.Close()
+	mounts, err := mountinfo.GetMountsFromReader(f, mountinfo.ParentsFilter(rootfs))
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
