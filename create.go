@@ -49,7 +49,7 @@ func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle path: %w", err)
 	}
-	s, err := spec.Load(bundle)
+	s, config, err := spec.Load(bundle)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,6 +68,7 @@ func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, 
 		ID:            id,
 		Bundle:        bundle,
 		Spec:          s,
+		Config:        config,
 		Rootfs:        spec.RootfsPath(s, bundle),
 		NoPivot:       c.Bool("no-pivot"),
 		NoNewKeyring:  c.Bool("no-new-keyring"),

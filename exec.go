@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/berthrt/berth/libcontainer"
 	"github.com/berthrt/berth/libcontainer/sigforward"
+	"github.com/berthrt/berth/spec"
 )
 
 var execCommand = &cli.Command{
@@ -121,7 +121,7 @@ func execProcess(c *cli.Context, ctr *libcontainer.Container) (p *specs.Process,
 			return nil, "", fmt.Errorf("read --process: %w", err)
 		}
 		var proc specs.Process
-		if err := json.Unmarshal(data, &proc); err != nil {
+		if err := spec.Unmarshal(data, &proc); err != nil {
 			return nil, "", fmt.Errorf("parse --process %s: %w", path, err)
 		}
 		if len(proc.Args) == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/state"
+	"github.com/berthrt/berth/spec"
 )
 
 // CreateOptions describe a container to create.
@@ -26,6 +27,10 @@ type CreateOptions struct {
 	ID     string
 	Bundle string // absolute path of the bundle directory
 	Spec   *specs.Spec
+	// Config is the config.json that Spec is the decoding of, kept with
+	// the container as it is: encoding Spec again would cost the
+	// preparation of every type it holds (see spec.Unmarshal).
+	Config []byte
 	Rootfs string // absolute path of the root filesystem
 	// NoPivot uses MS_MOVE and chroot instead of pivot_root.
 	NoPivot bool
@@ -115,8 +120,8 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
 	defer fifo.Close()
-	if err := writeJSON(filepath.Join(entry.Dir(), configFileName), o.Spec); err != nil {
-		return nil, err
+	if err := os.WriteFile(filepath.Join(entry.Dir(), configFileName), o.Config, 0o600); err != nil {
+		return nil, fmt.Errorf("keep the container's config: %w", err)
 	}
 
 	cg = newCg
@@ -329,5 +334,5 @@ func readJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(data, v)
+	return spec.Unmarshal(data, v)
 }

@@ -54,6 +54,8 @@ import (
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/spec"
 )
 
 type msgType string
@@ -173,10 +175,10 @@ func (p *syncPipe) recvBootstrap() (*bootstrap, error) {
 	var b bootstrap
 	switch m.Type {
 	case msgBootstrap:
-		err = json.Unmarshal(m.Bootstrap, &b)
+		err = spec.Unmarshal(m.Bootstrap, &b)
 	case msgExec:
 		var e execBootstrap
-		err = json.Unmarshal(m.Bootstrap, &e)
+		err = spec.Unmarshal(m.Bootstrap, &e)
 		b = bootstrap{
 			ID:            e.ID,
 			Spec:          &specs.Spec{Process: e.Process},

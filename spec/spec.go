@@ -24,9 +24,10 @@ import (
 // ConfigName is the name of the configuration file inside a bundle.
 const ConfigName = "config.json"
 
-// Load reads <bundle>/config.json and validates it. An empty bundle means the
-// current directory, as with runc's --bundle.
-func Load(bundle string) (*specs.Spec, error) {
+// Load reads <bundle>/config.json and validates it, and returns the file's
+// contents too, which the spec is the decoding of. An empty bundle means
+// the current directory, as with runc's --bundle.
+func Load(bundle string) (*specs.Spec, []byte, error) {
 	dir := bundle
 	if dir == "" {
 		dir = "."
@@ -35,16 +36,16 @@ func Load(bundle string) (*specs.Spec, error) {
 	// ("open config.json: …") while the bundle is named once, in the prefix.
 	data, err := fs.ReadFile(os.DirFS(dir), ConfigName)
 	if err != nil {
-		return nil, fmt.Errorf("load bundle %q: %w", bundle, err)
+		return nil, nil, fmt.Errorf("load bundle %q: %w", bundle, err)
 	}
 	s, err := decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, ConfigName), err)
+		return nil, nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, ConfigName), err)
 	}
 	if err := Validate(s, bundle); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	return s, data, nil
 }
 
 // decode parses config.json, locating syntax and type errors by line and
@@ -53,7 +54,7 @@ func decode(data []byte) (*specs.Spec, error) {
 	// A pointer target lets a top-level null show up as nil instead of
 	// silently decoding into an empty spec.
 	var s *specs.Spec
-	err := json.Unmarshal(data, &s)
+	err := Unmarshal(data, &s)
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {

@@ -138,7 +138,7 @@ func TestLoad(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bundle := newBundle(t, &tt.config)
-			s, err := spec.Load(bundle)
+			s, _, err := spec.Load(bundle)
 			if len(tt.want) == 0 {
 				checkErr(t, err, bundle, "")
 				if !slices.Equal(s.Process.Args, []string{"sh"}) {
@@ -184,13 +184,13 @@ func TestLoadUnreadable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bundle := tt.bundle(t)
-			_, err := spec.Load(bundle)
+			_, _, err := spec.Load(bundle)
 			checkErr(t, err, bundle, tt.want)
 		})
 	}
 
 	t.Run("missing file is fs.ErrNotExist", func(t *testing.T) {
-		_, err := spec.Load(newBundle(t, nil))
+		_, _, err := spec.Load(newBundle(t, nil))
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("errors.Is(%v, fs.ErrNotExist) = false", err)
 		}
@@ -201,14 +201,14 @@ func TestLoadUnreadable(t *testing.T) {
 func TestLoadEmptyBundle(t *testing.T) {
 	config := minimalConfig
 	t.Chdir(newBundle(t, &config))
-	if _, err := spec.Load(""); err != nil {
+	if _, _, err := spec.Load(""); err != nil {
 		t.Fatal(err)
 	}
 
 	config = strings.Replace(minimalConfig, `"rootfs"`, `"nope"`, 1)
 	dir := newBundle(t, &config)
 	t.Chdir(dir)
-	_, err := spec.Load("")
+	_, _, err := spec.Load("")
 	checkErr(t, err, dir, `config.json: root.path "$B/nope" does not exist`)
 	if !strings.HasPrefix(err.Error(), "config.json: ") {
 		t.Errorf("error %q should name config.json relative to the current directory", err)
@@ -516,7 +516,7 @@ func TestDefaultRoundTrip(t *testing.T) {
 	}
 	config := string(data)
 	bundle := newBundle(t, &config)
-	s, err := spec.Load(bundle)
+	s, _, err := spec.Load(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
