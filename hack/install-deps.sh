@@ -4,6 +4,9 @@
 set -eu
 
 packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux qemu-system-x86 procps checkpolicy"
+# berth links musl and a libseccomp built for it (hack/build-libseccomp-musl.sh);
+# unit tests build with gcc and the libseccomp-dev above.
+packages="$packages musl-tools linux-libc-dev curl gperf patch xz-utils"
 # `install-deps.sh bench` adds the runtimes make bench compares berth with.
 if [ "${1:-}" = bench ]; then
 	packages="$packages runc crun"

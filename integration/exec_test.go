@@ -166,6 +166,22 @@ func TestExecBadInput(t *testing.T) {
 	b.MustRun("delete", "exstopped")
 }
 
+// Errors of an exec's own set-up read as Go words them, which engines
+// match on, whether the exec starts from a plan (a numeric user), where C
+// reports them, or from the Go init (a user by name).
+func TestExecErrorWords(t *testing.T) {
+	b := newBerth(t)
+	bun := runningContainer(t, b, "exwords")
+	if err := os.Symlink("loop", filepath.Join(bun.Dir, "rootfs", "loop")); err != nil {
+		t.Fatal(err)
+	}
+	long := "/" + strings.Repeat("x", 300)
+	for _, user := range []string{"0:0", "root"} {
+		b.MustFail([]string{`"/loop"`, "too many levels of symbolic links"}, "exec", "--user", user, "exwords", "/loop")
+		b.MustFail([]string{"file name too long"}, "exec", "--user", user, "exwords", long)
+	}
+}
+
 // pidfdReceiver listens on a unix socket and returns the pid behind the
 // first pidfd it receives, read from the fd's fdinfo.
 func pidfdReceiver(t *testing.T) (socket string, pid func() int) {

@@ -69,10 +69,30 @@ extern unsigned long berth_caller_timer_slack;
 static int planfd;
 
 // errstr is strerror in Go's words, which engines match on ("no such file
-// or directory"): glibc's with a lower-case first letter.
+// or directory"): glibc's with a lower-case first letter. musl, which berth
+// links, words some errors differently ("Symbolic link loop"); those of
+// them the calls below can fail with are spelled here as Go spells them.
 static const char *errstr(int e)
 {
+	static const struct {
+		int errnum;
+		const char *words;
+	} go_words[] = {
+		{EIO, "input/output error"},
+		{ENOMEM, "cannot allocate memory"},
+		{EBUSY, "device or resource busy"},
+		{EMFILE, "too many open files"},
+		{ERANGE, "numerical result out of range"},
+		{ENAMETOOLONG, "file name too long"},
+		{ELOOP, "too many levels of symbolic links"},
+		{EOVERFLOW, "value too large for defined data type"},
+		{ELIBBAD, "accessing a corrupted shared library"},
+	};
 	static char buf[256];
+
+	for (size_t i = 0; i < sizeof(go_words) / sizeof(go_words[0]); i++)
+		if (go_words[i].errnum == e)
+			return go_words[i].words;
 	snprintf(buf, sizeof(buf), "%s", strerror(e));
 	if (buf[0] >= 'A' && buf[0] <= 'Z')
 		buf[0] += 'a' - 'A';

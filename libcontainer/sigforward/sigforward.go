@@ -22,13 +22,15 @@ import (
 
 // kept are the signals berth handles itself: those the Go runtime needs
 // (faults arrive as SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP, SIGURG
-// preempts goroutines, SIGPROF profiles, and glibc's two internal
-// real-time signals, 32 and 33, set ids across threads), those that
-// concern berth (SIGCHLD, SIGPIPE, and SIGWINCH, which resizes the
-// container's terminal) and those nobody can catch.
+// preempts goroutines, SIGPROF profiles), the C library's internal
+// real-time signals (glibc's 32 and 33, musl's 32 to 34: timers, thread
+// cancellation, setting ids across threads; the C library's sigaction
+// refuses them, and os/signal never delivers them), those that concern
+// berth (SIGCHLD, SIGPIPE, and SIGWINCH, which resizes the container's
+// terminal) and those nobody can catch.
 var kept = map[unix.Signal]bool{
 	unix.SIGSEGV: true, unix.SIGBUS: true, unix.SIGFPE: true, unix.SIGILL: true, unix.SIGTRAP: true,
-	unix.SIGURG: true, unix.SIGPROF: true, 32: true, 33: true,
+	unix.SIGURG: true, unix.SIGPROF: true, 32: true, 33: true, 34: true,
 	unix.SIGCHLD: true, unix.SIGPIPE: true, unix.SIGWINCH: true,
 	unix.SIGKILL: true, unix.SIGSTOP: true,
 }
