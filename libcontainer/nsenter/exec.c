@@ -87,6 +87,7 @@ static const char *errstr(int e)
 		{ELOOP, "too many levels of symbolic links"},
 		{EOVERFLOW, "value too large for defined data type"},
 		{ELIBBAD, "accessing a corrupted shared library"},
+		{EDQUOT, "disk quota exceeded"}, // a session keyring past the user's quota
 	};
 	static char buf[256];
 
