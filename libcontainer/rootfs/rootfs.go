@@ -208,9 +208,13 @@ func prepareRoot(rootfs string, propagation uintptr) error {
 	// pivot_root refuses a new root whose parent mount is shared, which it
 	// still is when rootfsPropagation is not recursive (or asks for
 	// sharing) and the host's rootfs mount is shared, as a containerd
-	// rootfs under systemd's /run is.
-	if err := makeParentPrivate(rootfs); err != nil {
-		return err
+	// rootfs under systemd's /run is. A recursive slave, private or
+	// unbindable "/" has no shared mount left, and mountinfo, which can
+	// be long, need not be read.
+	if propagation&unix.MS_REC == 0 || propagation&unix.MS_SHARED != 0 {
+		if err := makeParentPrivate(rootfs); err != nil {
+			return err
+		}
 	}
 	if err := unix.Mount(rootfs, rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind mount rootfs %s on itself: %w", rootfs, err)
