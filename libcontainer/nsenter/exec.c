@@ -313,11 +313,10 @@ static void set_caps(uint64_t effective, uint64_t permitted, uint64_t inheritabl
 			failf("set ambient capabilities: %s", errstr(errno));
 }
 
-// die_from_signal ends a container's init that a signal reaches before it
-// execs, as the Go runtime ends a Go init: the signals it does not ignore
-// would be ignored here, the process being its pid namespace's init
-// without a handler, and `berth kill` of a created container would not
-// stop it.
+// die_from_signal ends a container's init, before it execs, on the signals
+// that end a Go process by default, as they ended the Go init. Without a
+// handler the init of a pid namespace ignores them, and `berth kill` of a
+// created container would not stop it.
 static void die_from_signal(int sig)
 {
 	sigset_t set;
