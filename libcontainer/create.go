@@ -273,13 +273,16 @@ func launchInit(o CreateOptions, plan *nsPlan, sync *syncPipe, syncEnd, fifo, se
 	return l, err
 }
 
+// errInitGone reports an init that exited before it finished its set-up.
+var errInitGone = errors.New("container init exited before it was ready")
+
 // awaitReady waits for init to finish its set-up, running the hooks that
 // belong to the runtime's namespaces when init reaches them.
 func awaitReady(sync *syncPipe, o CreateOptions, pid int) error {
 	for {
 		m, err := sync.recvAny(msgReady)
 		if errors.Is(err, errPeerGone) {
-			return errors.New("container init exited before it was ready")
+			return errInitGone
 		}
 		if err != nil {
 			return err

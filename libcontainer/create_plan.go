@@ -43,7 +43,7 @@ func startsFromPlan(o CreateOptions, trees map[int]*os.File) bool {
 	if s.Linux == nil || needsGoInit(s.Process, s.Linux) || o.NoPivot || len(trees) > 0 {
 		return false
 	}
-	if h := s.Hooks; h != nil && len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer)+len(h.StartContainer) > 0 { //nolint:staticcheck // prestart is deprecated but still honoured
+	if hasHooksBeforeProcess(s) {
 		return false
 	}
 	if slices.ContainsFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.UserNamespace }) {
@@ -162,7 +162,7 @@ func requestSetup(sync *syncPipe, o CreateOptions, cgroupNS, procfs bool) (*os.F
 	var m syncMsg
 	switch {
 	case n == 0:
-		return nil, errors.New("container init exited before it was ready")
+		return nil, errInitGone
 	case json.Unmarshal(buf[:n], &m) == nil && m.Type == msgError:
 		return nil, errors.New(m.Error)
 	}

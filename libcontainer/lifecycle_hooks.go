@@ -40,6 +40,13 @@ func needsRuntimeHooks(s *specs.Spec) bool {
 	return s.Hooks != nil && len(s.Hooks.Prestart)+len(s.Hooks.CreateRuntime) > 0
 }
 
+// hasHooksBeforeProcess reports whether the config has hooks that run
+// between create and the user's process: the runtime's and those the Go
+// init runs in the container.
+func hasHooksBeforeProcess(s *specs.Spec) bool {
+	return needsRuntimeHooks(s) || s.Hooks != nil && len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer) > 0
+}
+
 // runCreateHooks runs the prestart and createRuntime hooks, in the
 // runtime's namespaces, once init has made the container's namespaces
 // and mounts but not yet switched root.
