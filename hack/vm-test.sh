@@ -17,10 +17,11 @@ usage() {
 	exit 2
 }
 
-# The cgroup suite, the AppArmor test (the cloud kernel has AppArmor as its
+# The cgroup suite, the binary overwrite attack (on this kernel berth seals
+# itself in a memfd), the AppArmor test (the cloud kernel has AppArmor as its
 # default LSM; this host has none), and one plain container run so that a
 # run always proves the VM can run containers at all.
-run='^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside)$'
+run='^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside|TestRuntimeBinaryOverwriteAttack)$'
 mode=run
 lsm=apparmor
 while [ $# -gt 0 ]; do
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
 	-lsm)
 		[ $# -ge 2 ] && [ "$2" = selinux ] || usage
 		lsm=selinux
-		[ "$run" != '^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside)$' ] || run='^TestSELinux$'
+		[ "$run" != '^(TestCgroup.*|TestAppArmor|TestRunPrintsFromInside|TestRuntimeBinaryOverwriteAttack)$' ] || run='^TestSELinux$'
 		shift 2
 		;;
 	-run)
@@ -136,6 +137,9 @@ file "$here/berth" | grep -q 'statically linked' || die "$here/berth is not stat
 (cd "$here" && CGO_ENABLED=0 go test -c -o "$cache/integration.test" ./integration/) ||
 	die "building the integration tests failed"
 file "$cache/integration.test" | grep -q 'statically linked' || die "$cache/integration.test is not statically linked"
+# The VM has no Go: the tools the tests run are built here ($BERTH_TOOLS).
+(cd "$here" && CGO_ENABLED=0 go build -o "$cache/tools/" ./integration/hostile) ||
+	die "building the integration tests' tools failed"
 
 stage=$(mktemp -d "$cache/run.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -155,6 +159,7 @@ for lib in $(ldd "$apparmor_parser" | grep -o '/[^ ]*'); do
 	cp -L "$lib" "$root$lib"
 done
 cp "$cache/integration.test" "$root/integration.test"
+cp -r "$cache/tools" "$root/tools"
 for m in $modules; do
 	cp "$moddir/$m" "$root/lib/modules/" || die "kernel module $m is missing from $kernel_dir"
 	basename "$m" >>"$root/lib/modules/order"
@@ -249,10 +254,10 @@ read -r uptime _ </proc/uptime
 echo "vm-init: kernel $(uname -r) up in ${uptime}s; LSM $lsm; cgroup2 controllers: $controllers; tests in /system.slice/vm-test.service"
 cd /tmp || fail "cd /tmp failed"
 if [ "$mode" = shell ]; then
-	setsid cttyhack sh -c "echo 0 >$cg/system.slice/vm-test.service/cgroup.procs && BERTH_BINARY=/berth BERTH_IN_VM=1 BERTH_VM_LSM=$lsm exec sh -l"
+	setsid cttyhack sh -c "echo 0 >$cg/system.slice/vm-test.service/cgroup.procs && BERTH_BINARY=/berth BERTH_TOOLS=/tools BERTH_IN_VM=1 BERTH_VM_LSM=$lsm exec sh -l"
 else
 	sh -c "echo 0 >$cg/system.slice/vm-test.service/cgroup.procs &&
-		BERTH_BINARY=/berth BERTH_IN_VM=1 BERTH_VM_LSM=$lsm exec /integration.test -test.v -test.timeout \"\$1\" -test.run \"\$2\"" sh "$test_timeout" "$run"
+		BERTH_BINARY=/berth BERTH_TOOLS=/tools BERTH_IN_VM=1 BERTH_VM_LSM=$lsm exec /integration.test -test.v -test.timeout \"\$1\" -test.run \"\$2\"" sh "$test_timeout" "$run"
 fi
 echo "BERTH-VM-EXIT=$?"
 sync

@@ -109,11 +109,14 @@ type berth struct {
 	t    *testing.T
 	Root string
 	ids  map[string]bool
+	// Binary is the berth binary this runs: berthBinary unless a test
+	// needs a copy of its own.
+	Binary string
 }
 
 func newBerth(t *testing.T) *berth {
 	t.Helper()
-	b := &berth{t: t, Root: filepath.Join(t.TempDir(), "state"), ids: map[string]bool{}}
+	b := &berth{t: t, Root: filepath.Join(t.TempDir(), "state"), ids: map[string]bool{}, Binary: berthBinary}
 	t.Cleanup(b.checkNothingLeft)
 	return b
 }
@@ -142,7 +145,7 @@ func (b *berth) RunStdin(stdin *os.File, args ...string) result {
 			b.ids[args[len(args)-1]] = true
 		}
 	}
-	cmd := exec.Command(berthBinary, append([]string{"--root", b.Root}, args...)...)
+	cmd := exec.Command(b.Binary, append([]string{"--root", b.Root}, args...)...)
 	// Files, not pipes: a detached container keeps its stdio open, and
 	// waiting for a pipe's EOF would wait for the container.
 	stdout, stderr := b.tempFile("stdout"), b.tempFile("stderr")
@@ -181,6 +184,43 @@ func readBack(t *testing.T, f *os.File) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// background is a berth command left running while the test goes on.
+type background struct {
+	cmd    *exec.Cmd
+	stderr *os.File
+	done   chan error
+}
+
+// Start starts berth with the given arguments and does not wait for it.
+func (b *berth) Start(args ...string) *background {
+	b.t.Helper()
+	cmd := exec.Command(b.Binary, append([]string{"--root", b.Root}, args...)...)
+	bg := &background{cmd: cmd, stderr: b.tempFile("stderr"), done: make(chan error, 1)}
+	cmd.Stderr = bg.stderr
+	if err := cmd.Start(); err != nil {
+		b.t.Fatalf("start berth: %v", err)
+	}
+	go func() { bg.done <- cmd.Wait() }()
+	b.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-bg.done
+		bg.stderr.Close()
+	})
+	return bg
+}
+
+// Wait waits up to a minute for the command to end and returns its stderr.
+func (bg *background) Wait(t *testing.T) string {
+	t.Helper()
+	select {
+	case <-bg.done:
+		bg.done <- nil // for the cleanup
+	case <-time.After(time.Minute):
+		t.Fatalf("berth %s hung for a minute", strings.Join(bg.cmd.Args[1:], " "))
+	}
+	return readBack(t, bg.stderr)
 }
 
 // MustRun runs berth and fails the test unless it exits 0.

