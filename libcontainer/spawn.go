@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -13,35 +12,6 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/nsenter"
 )
-
-// sealedSelf returns an fd through which berth re-executes itself as a
-// container's init or exec process.
-//
-// A process in the container can reach that process's executable through
-// /proc/<pid>/exe; were it the host's berth binary, opening it for writing
-// would let the container replace the runtime (CVE-2019-5736). Instead of
-// copying the binary for every container (several MB each time), berth
-// executes it through a private, detached, read-only bind mount of the
-// binary file: /proc/<pid>/exe then names a file on a read-only mount that
-// is in no mount namespace the container can reach, so writes fail with
-// EROFS and the mount cannot be made writable again from inside.
-//
-// The mount lives as long as the returned fd, which the child inherits
-// only until it execs (it is close-on-exec, and the kernel has opened the
-// binary by then).
-var sealedSelf = sync.OnceValues(func() (int, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("clone a mount of berth's own binary (needs Linux 5.2): %w", err)
-	}
-	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
-	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("make berth's own binary read-only (needs Linux 5.12): %w", err)
-	}
-	// Kept for the life of this process: re-executions need it.
-	return fd, nil
-})
 
 // spawn collects what a `berth init` process inherits: the caller's
 // preserved fds first (they keep their numbers), then berth's own, each
