@@ -1,0 +1,178 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// hostSecret is what the loop device standing for a host disk holds.
+const hostSecret = "HOST-DISK-SECRET"
+
+// tmpcopyup copies what is under a tmpfs's mount point into the tmpfs.
+// When that directory is a volume another container writes, the other
+// side can swap an entry for a FIFO or a device node while berth copies it:
+// a copy that checks an entry by name and then opens it by name hangs
+// `create` on the FIFO, or reads a device the container may not open into
+// the container's tmpfs. Here a host process stands for the other
+// container, exchanging a regular file with a FIFO or with a block device
+// (a loop device over a file holding hostSecret) as fast as it can.
+func TestTmpcopyupRace(t *testing.T) {
+	secret := loopDevice(t, hostSecret)
+	for _, swap := range []struct {
+		name string
+		make func(path string) error
+	}{
+		{"fifo", func(path string) error { return unix.Mkfifo(path, 0o644) }},
+		{"device", func(path string) error { return unix.Mknod(path, unix.S_IFBLK|0o644, int(secret)) }},
+	} {
+		for _, path := range []struct {
+			name   string
+			goInit bool
+		}{{"plan", false}, {"goinit", true}} {
+			t.Run(swap.name+"/"+path.name, func(t *testing.T) {
+				raceTmpcopyup(t, "tcu-"+swap.name+"-"+path.name, swap.make, path.goInit)
+			})
+		}
+	}
+}
+
+// raceTmpcopyup runs containers whose tmpfs with tmpcopyup covers a volume
+// directory where a racer exchanges a regular file with what makeSwap
+// makes, and checks each run: it must not hang, show anything but the
+// file's content or a node the copy made without opening it, or fail
+// without naming the entry.
+func raceTmpcopyup(t *testing.T, id string, makeSwap func(string) error, goInit bool) {
+	b := newBerth(t)
+	vol := t.TempDir()
+	mustMkdir(t, filepath.Join(vol, "data"))
+	entry, spare := filepath.Join(vol, "data", "f"), filepath.Join(vol, "spare")
+	writeFile(t, entry, "regular\n")
+	if err := makeSwap(spare); err != nil {
+		t.Fatal(err)
+	}
+	bun := newBundle(t, "sh", "-c", "f=/vol/data/f; if [ -f $f ]; then cat $f; else stat -c %F $f; fi")
+	addMount(bun, specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind"}})
+	addMount(bun, specs.Mount{Destination: "/vol/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "tmpcopyup"}})
+	if goInit {
+		bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+	}
+	bun.Save(t)
+
+	stop := exchangeLoop(t, entry, spare)
+	files, nodes, refused := 0, 0, 0
+	deadline := time.Now().Add(2 * time.Second)
+	for i := 0; i < 40 && time.Now().Before(deadline); i++ {
+		// A copy blocked opening the FIFO waits for a writer: be one
+		// after a while, so that the run ends and leaves nothing behind.
+		var hung atomic.Bool
+		watchdog := time.AfterFunc(2*time.Second, func() {
+			hung.Store(true)
+			stop()
+			openFIFOs(t, entry, spare)
+		})
+		r := b.Run("run", "--bundle", bun.Dir, id)
+		watchdog.Stop()
+		out := fmt.Sprintf("exit %d, stdout %.60q, stderr %q", r.Code, r.Stdout, r.Stderr)
+		switch {
+		case hung.Load():
+			t.Fatalf("run %d hung until the FIFO swapped in for the file had a writer: %s", i, out)
+		case strings.Contains(r.Stdout, hostSecret):
+			t.Fatalf("run %d: the copy read the host's device into the container: %s", i, out)
+		case r.Code == 0 && r.Stdout == "regular\n":
+			files++
+		case r.Code == 0 && (r.Stdout == "fifo\n" || r.Stdout == "block special file\n"):
+			nodes++
+		case r.Code == 0:
+			t.Fatalf("run %d: /vol/data/f shows something else: %s", i, out)
+		case strings.Contains(r.Stderr, "panic") || !strings.Contains(r.Stderr, "tmpcopyup") || !strings.Contains(r.Stderr, " f: "):
+			t.Fatalf("run %d failed without a clear error naming the entry: %s", i, out)
+		default:
+			refused++
+			t.Logf("run %d refused: %s", i, strings.TrimSpace(r.Stderr))
+		}
+	}
+	stop()
+	t.Logf("the copy saw the file %d times, made a node %d times, refused %d times", files, nodes, refused)
+	if files == 0 || nodes+refused == 0 {
+		t.Error("the copy never saw both the file and what was swapped in: the race proved nothing")
+	}
+}
+
+// exchangeLoop exchanges the entries at a and b (renameat2 RENAME_EXCHANGE)
+// in a loop until the function it returns is called.
+func exchangeLoop(t *testing.T, a, b string) (stop func()) {
+	var done atomic.Bool
+	errc := make(chan error, 1)
+	go func() {
+		for !done.Load() {
+			if err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE); err != nil {
+				errc <- fmt.Errorf("exchange %s and %s: %w", a, b, err)
+				return
+			}
+		}
+		errc <- nil
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			done.Store(true)
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// openFIFOs opens for writing, and closes, each of paths that is a FIFO,
+// which lets a reader blocked opening it go on.
+func openFIFOs(t *testing.T, paths ...string) {
+	for _, p := range paths {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			continue
+		}
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Errorf("open %s for writing: %v", p, err)
+			continue
+		}
+		unix.Close(fd)
+	}
+}
+
+// loopDevice attaches a loop device, standing for a disk of the host, to
+// a 64 KiB file that starts with content, and returns its device number.
+func loopDevice(t *testing.T, content string) uint64 {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "disk")
+	if err := os.WriteFile(file, append([]byte(content), make([]byte, 64<<10-len(content))...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", file).CombinedOutput()
+	if err != nil {
+		t.Skipf("no loop device to stand for a host disk: losetup: %v %s", err, out)
+	}
+	dev := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if out, err := exec.Command("losetup", "--detach", dev).CombinedOutput(); err != nil {
+			t.Errorf("detach %s: %v %s", dev, err, out)
+		}
+	})
+	var st unix.Stat_t
+	if err := unix.Stat(dev, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Rdev
+}
