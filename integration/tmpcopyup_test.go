@@ -176,3 +176,32 @@ func loopDevice(t *testing.T, content string) uint64 {
 	}
 	return st.Rdev
 }
+
+// The tmpfs's pages belong to whoever writes them: the copy must run in
+// the container's cgroups, so that what the image has under the mount
+// point counts against the container's memory, not the caller's.
+func TestTmpcopyupChargedToContainer(t *testing.T) {
+	for _, path := range []struct {
+		name   string
+		goInit bool
+	}{{"plan", false}, {"goinit", true}} {
+		t.Run(path.name, func(t *testing.T) {
+			b := newBerth(t)
+			id := "tcu-charge-" + path.name
+			bun := cgroupBundle(t, id, "true")
+			const size = 16 << 20
+			mustMkdir(t, filepath.Join(bun.Rootfs(), "data"))
+			writeFile(t, filepath.Join(bun.Rootfs(), "data", "big"), strings.Repeat("x", size))
+			addMount(bun, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+			if path.goInit {
+				bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+			}
+			bun.Save(t)
+			b.MustRun("create", "--bundle", bun.Dir, id)
+			defer b.MustRun("delete", "--force", id)
+			if shmem := cgroupKey(t, "memory", id, "memory.stat", "shmem"); shmem < size {
+				t.Errorf("the container's memory cgroup holds %d bytes of tmpfs, want the %d the copy wrote", shmem, size)
+			}
+		})
+	}
+}
