@@ -234,3 +234,22 @@ func TestTmpcopyupRefusesNodes(t *testing.T) {
 		})
 	}
 }
+
+// Rootless podman's use: the copy runs in the container's user namespace,
+// and what it copies keeps its owners as the container sees them.
+func TestTmpcopyupInUserNamespace(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sh", "-c", "cat /data/sub/file; stat -c '%u %a' /data/sub /data/sub/file")
+	mustMkdir(t, filepath.Join(bun.Rootfs(), "data", "sub"))
+	writeFile(t, filepath.Join(bun.Rootfs(), "data", "sub", "file"), "copied\n")
+	userNamespace(bun, 100000)
+	openUp(t, bun, 100000)
+	if err := os.Chmod(filepath.Join(bun.Rootfs(), "data", "sub"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	addMount(bun, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}})
+	bun.Save(t)
+	if r := b.RunContainer(bun, "tcu-userns"); r.Code != 0 || r.Stdout != "copied\n0 750\n0 644\n" {
+		t.Errorf("tmpcopyup in a user namespace: %v", r)
+	}
+}
