@@ -182,8 +182,9 @@ func loopDevice(t *testing.T, content string) uint64 {
 
 // The tmpfs's pages belong to whoever writes them: the copy must run in
 // the container's cgroups, so that what the image has under the mount
-// point counts against the container's memory, not the caller's.
-func TestTmpcopyupChargedToContainer(t *testing.T) {
+// point counts against the container's memory, not the caller's. (Named
+// TestCgroup… so that hack/vm-test.sh runs it on cgroup v2 too.)
+func TestCgroupTmpcopyupCharged(t *testing.T) {
 	for _, path := range initPaths {
 		t.Run(path.name, func(t *testing.T) {
 			b := newBerth(t)
