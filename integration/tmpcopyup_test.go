@@ -76,12 +76,17 @@ func raceTmpcopyup(t *testing.T, id string, makeSwap func(string) error, goInit 
 
 	stop := exchangeLoop(t, entry, spare)
 	files, refused := 0, 0
-	deadline := time.Now().Add(2 * time.Second)
-	for i := 0; i < 40 && time.Now().Before(deadline); i++ {
+	// 40 runs or 2 s, and longer on a loaded machine until the copy has
+	// met both the file and what was swapped in.
+	enough, giveUp := time.Now().Add(2*time.Second), time.Now().Add(10*time.Second)
+	for i := 0; time.Now().Before(giveUp); i++ {
+		if (i >= 40 || time.Now().After(enough)) && files > 0 && refused > 0 {
+			break
+		}
 		// A copy blocked opening the FIFO waits for a writer: be one
 		// after a while, so that the run ends and leaves nothing behind.
 		var hung atomic.Bool
-		watchdog := time.AfterFunc(2*time.Second, func() {
+		watchdog := time.AfterFunc(5*time.Second, func() {
 			hung.Store(true)
 			stop()
 			openFIFOs(t, entry, spare)
