@@ -36,11 +36,20 @@ const (
 // can start from a plan: it needs none of what needsGoInit lists, no
 // terminal, no user namespace (setns(2) refuses one to a thread of a
 // multi-threaded process), no hooks that run before its process starts,
-// no idmapped mounts, no chroot instead of pivot_root and at most one
-// procfs (one context is opened for it).
+// no idmapped mounts, no chroot instead of pivot_root, no tmpfs that
+// tmpcopyup fills and at most one procfs (one context is opened for it).
+//
+// The tmpcopyup copy must run in the container's cgroups, as the Go init
+// does (the parent places it before sending the bootstrap): the tmpfs's
+// pages are charged to the memory cgroup of whoever writes them, and a
+// copy in the parent would leave them to berth's caller and open what it
+// copies outside the container's device cgroup.
 func startsFromPlan(o CreateOptions, trees map[int]*os.File) bool {
 	s := o.Spec
 	if s.Linux == nil || needsGoInit(s.Process, s.Linux) || o.NoPivot || len(trees) > 0 {
+		return false
+	}
+	if slices.ContainsFunc(s.Mounts, rootfs.CopiesUp) {
 		return false
 	}
 	if hasHooksBeforeProcess(s) {

@@ -60,7 +60,7 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 	if err := checkMountPoint(root, target, m.Destination, m.Type); err != nil {
 		return -1, err
 	}
-	copyUp := opts.tmpcopyup && m.Type == "tmpfs"
+	copyUp := CopiesUp(*m)
 	fresh := opts
 	if copyUp {
 		fresh.flags &^= unix.MS_RDONLY // read-only once filled

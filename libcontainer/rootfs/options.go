@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -81,6 +82,12 @@ func MountOptions() []string {
 	names = append(names, "tmpcopyup")
 	slices.Sort(names)
 	return names
+}
+
+// CopiesUp reports whether m is a tmpfs that tmpcopyup fills with what
+// the image has at its mount point (see tmpcopyup.go).
+func CopiesUp(m specs.Mount) bool {
+	return m.Type == "tmpfs" && parseMountOptions(m.Options).tmpcopyup
 }
 
 // recursiveOptions are the options mount_setattr(2) applies to a whole
