@@ -134,7 +134,9 @@ func Rootless(s *specs.Spec, uid, gid uint32) {
 			}
 		case m.Type == "cgroup" || m.Type == "cgroup2":
 			// A user namespace may not mount cgroup v1 hierarchies; the
-			// recursive /sys bind already brings the host's /sys/fs/cgroup.
+			// recursive /sys bind already brings the host's /sys/fs/cgroup,
+			// read-only like every mount it carries: berth applies "ro" on
+			// a recursive bind recursively (CVE-2023-25809).
 			continue
 		default:
 			// Only the caller's ids are mapped, so an option such as devpts's

@@ -274,7 +274,12 @@ func mountAttrs(flags uintptr) uint64 {
 // setBindFlags gives a bind mount the per-mount flags a bind remount with
 // flags would: read-only exactly when asked, the other flags added to what
 // the source has (which a user namespace may not clear), and the atime
-// mode replaced only when one is asked for.
+// mode replaced only when one is asked for. A recursive bind asked to be
+// read-only is read-only all the way down: a bind remount would leave the
+// mounts it carries writable, and one of them is the host's cgroupfs when
+// the bind is the rootless default's /sys (CVE-2023-25809). Only
+// read-only reaches below: "rw" never makes writable a submount that the
+// host made read-only.
 func setBindFlags(mnt int, flags uintptr) error {
 	attr := unix.MountAttr{Attr_set: mountAttrs(flags)}
 	if flags&unix.MS_RDONLY == 0 {
@@ -283,7 +288,13 @@ func setBindFlags(mnt int, flags uintptr) error {
 	if flags&(unix.MS_NOATIME|unix.MS_RELATIME|unix.MS_STRICTATIME) != 0 {
 		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
 	}
-	return setMountAttr(mnt, 0, &attr, "set mount flags")
+	if err := setMountAttr(mnt, 0, &attr, "set mount flags"); err != nil {
+		return err
+	}
+	if flags&(unix.MS_RDONLY|unix.MS_REC) != unix.MS_RDONLY|unix.MS_REC {
+		return nil
+	}
+	return setMountAttr(mnt, unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make read-only recursively")
 }
 
 // setAfterAttach applies what must wait until the mount is in place: the
