@@ -183,6 +183,22 @@ func TestProcSysfsOnSymlinkRefused(t *testing.T) {
 				check()
 			})
 		}
+		// Missing, they are made.
+		t.Run(fmt.Sprintf("missing/goinit=%v", goInit), func(t *testing.T) {
+			b := newBerth(t)
+			bun := newBundle(t, "stat", "-f", "-c", "%T", "/proc", "/sys")
+			if goInit {
+				useGoInit(bun)
+			}
+			for _, d := range []string{"proc", "sys"} {
+				if err := os.Remove(filepath.Join(bun.Rootfs(), d)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out := runInside(t, b, bun, "rfs-procmissing"); out != "proc\nsysfs\n" {
+				t.Errorf("/proc and /sys made by berth are %q, want proc and sysfs", out)
+			}
+		})
 	}
 }
 

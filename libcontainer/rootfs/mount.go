@@ -52,7 +52,13 @@ func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
 // returns the fd of the attached mount. fsctx, if not nil, is the
 // filesystem context to make it from, as newMount takes it.
 func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File) (int, error) {
-	target, err := mkdirInRoot(root, m.Destination)
+	var target *os.File
+	var err error
+	if m.Type == "proc" || m.Type == "sysfs" {
+		target, err = ordinaryDirInRoot(root, m.Destination, m.Type)
+	} else {
+		target, err = mkdirInRoot(root, m.Destination)
+	}
 	if err != nil {
 		return -1, err
 	}
@@ -69,10 +75,8 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
-		host := *m
-		host.Source = "/sys"
 		opts.flags |= unix.MS_BIND | unix.MS_REC
-		return bindMount(root, &host, nil, opts)
+		return bindOnto(target, "/sys", nil, opts)
 	}
 	if err != nil {
 		return -1, err
@@ -132,13 +136,19 @@ func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) 
 	if err := checkMountPoint(root, target, m.Destination, "bind"); err != nil {
 		return -1, err
 	}
+	return bindOnto(target, m.Source, tree, opts)
+}
+
+// bindOnto binds source, or tree (a detached copy of it the parent made),
+// on target and returns the fd of the attached mount.
+func bindOnto(target *os.File, source string, tree *os.File, opts mountOptions) (int, error) {
 	var mnt int
+	var err error
 	if tree != nil {
 		mnt = int(tree.Fd())
-	} else if mnt, err = cloneTree(m.Source, opts.flags&unix.MS_REC != 0); err != nil {
+	} else if mnt, err = cloneTree(source, opts.flags&unix.MS_REC != 0); err != nil {
 		return -1, err
 	}
-	err = nil
 	// A bind keeps the flags of its source; any others in the options
 	// replace them, as a bind remount would.
 	if opts.flags&^(unix.MS_BIND|unix.MS_REC) != 0 {

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -57,6 +58,58 @@ func checkMountPoint(root, target *os.File, dest, fstype string) error {
 		}
 	}
 	return fmt.Errorf("%s is inside /proc: only a procfs may be mounted on /proc, and only a bind mount on one of %s", dest, strings.Join(lxcfsFiles, ", "))
+}
+
+// ordinaryDirInRoot opens the mount point of a procfs or sysfs (fstype):
+// the directory dest names in root, made if missing, and never what a
+// symlink there leads to, even inside the root. Mounted through a /proc
+// that the image made a symlink, the real procfs would land where the
+// link points (a volume another container can cover or swap) and /proc
+// would stay whatever the image put there (CVE-2019-19921,
+// CVE-2023-28642). runc refuses such a mount point too; the components
+// before the last resolve in the root as in every mount destination.
+func ordinaryDirInRoot(root *os.File, dest, fstype string) (*os.File, error) {
+	const flags = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW
+	// Cleaned: a trailing slash would make the lookup follow a symlink.
+	dest = path.Clean("/" + dest)
+	dir, err := openInRoot(root, dest, flags)
+	if errors.Is(err, unix.ENOENT) {
+		made, mkErr := mkdirInRoot(root, dest)
+		if mkErr != nil {
+			return nil, mkErr
+		}
+		made.Close()
+		// Opened again without following, so that a symlink swapped in
+		// meanwhile is refused rather than used.
+		dir, err = openInRoot(root, dest, flags)
+	}
+	if errors.Is(err, unix.ENOTDIR) {
+		if what := nonDirectoryKind(root, dest); what != "" {
+			return nil, fmt.Errorf("%s must be mounted on an ordinary directory, and %s in the image is %s", fstype, dest, what)
+		}
+	}
+	return dir, err
+}
+
+// nonDirectoryKind names what p, which is not a directory, is in root
+// ("a symlink"), or returns "" if p cannot be opened without following it.
+func nonDirectoryKind(root *os.File, p string) string {
+	f, err := openInRoot(root, p, unix.O_PATH|unix.O_NOFOLLOW)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return ""
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFLNK:
+		return "a symlink"
+	case unix.S_IFREG:
+		return "a file"
+	}
+	return "not a directory"
 }
 
 // procRootIno is the inode number of every procfs root.
