@@ -114,3 +114,21 @@ func TestOrdinaryDirInRoot(t *testing.T) {
 		t.Error("the dangling link's target was made")
 	}
 }
+
+func TestIsUnder(t *testing.T) {
+	for _, tc := range []struct {
+		p, dir string
+		want   bool
+	}{
+		{"/proc", "/proc", true},
+		{"/proc/sys", "/proc", true},
+		{"/procfs", "/proc", false},
+		{"/", "/proc", false},
+		{"/tmp/b/rootfs", "/", true},
+		{"/", "/", true},
+	} {
+		if got := isUnder(tc.p, tc.dir); got != tc.want {
+			t.Errorf("isUnder(%q, %q) = %v, want %v", tc.p, tc.dir, got, tc.want)
+		}
+	}
+}

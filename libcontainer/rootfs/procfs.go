@@ -148,5 +148,5 @@ func checkProtectedPath(p string, f *os.File) error {
 
 // isUnder reports whether the clean absolute path p is dir or lies below it.
 func isUnder(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, dir+"/")
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -285,9 +286,12 @@ func pivotRoot(rootfs string) error {
 }
 
 // moveRoot is --no-pivot: for roots pivot_root cannot handle, such as a
-// ramdisk. The host's root stays reachable under the container's, which is
-// why pivot_root is the default.
+// ramdisk. The host's root stays in the mount namespace under the
+// container's, which is why pivot_root is the default.
 func moveRoot(rootfs string) error {
+	if err := detachHostMounts(rootfs); err != nil {
+		return err
+	}
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir %s: %w", rootfs, err)
 	}
@@ -299,6 +303,73 @@ func moveRoot(rootfs string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// detachHostMounts removes from the container's mount namespace, before
+// moveRoot hides them below the new root, the host's mounts that neither
+// lie in the rootfs nor hold it. Hidden is not gone: the kernel lets a
+// process that made a user namespace mount a new procfs or sysfs only if
+// one is already fully visible in its mount namespace, hidden ones
+// included, and the host's /proc, with nothing masked, would be one.
+func detachHostMounts(rootfs string) error {
+	// mountinfo names mounts by their real path. The calling thread's
+	// mounts: the Go init, in the container's namespace.
+	real, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return fmt.Errorf("resolve rootfs %s: %w", rootfs, err)
+	}
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	defer f.Close()
+	mounts, err := mountinfo.GetMountsFromReader(f, nil)
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	// The newest first: a mount made over another's mount point hides it
+	// until it is gone.
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if p := mounts[i].Mountpoint; !isUnder(p, real) && !isUnder(real, p) {
+			if err := detachHostMount(mounts[i]); err != nil {
+				return fmt.Errorf("--no-pivot: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// detachHostMount detaches the host's mount m. The kernel refuses for a
+// mount it locked, which every mount copied from the host into a mount
+// namespace of a user namespace is: a procfs or sysfs is then covered
+// with an empty tmpfs, as a locked mount over a directory that is not
+// empty makes the kernel no longer count it fully visible in any
+// namespace a container process copies from this one.
+func detachHostMount(m *mountinfo.Info) error {
+	p := m.Mountpoint
+	// A slave first, so that the unmount cannot propagate to the host
+	// (rootfsPropagation may have left the host's mounts shared with it).
+	err := unix.Mount("", p, "", unix.MS_SLAVE|unix.MS_REC, "")
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+		return nil // no longer a mount point: it went with one above it
+	}
+	if err != nil {
+		return fmt.Errorf("make %s a slave: %w", p, err)
+	}
+	err = unix.Unmount(p, unix.MNT_DETACH)
+	if !errors.Is(err, unix.EINVAL) {
+		if err != nil {
+			return fmt.Errorf("detach %s: %w", p, err)
+		}
+		return nil
+	}
+	if m.Root != "/" || m.FSType != "proc" && m.FSType != "sysfs" {
+		return nil // only a whole procfs or sysfs lets a new one be mounted
+	}
+	if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=755"); err != nil {
+		return fmt.Errorf("cover the locked %s at %s: %w", m.FSType, p, err)
 	}
 	return nil
 }
