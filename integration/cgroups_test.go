@@ -640,6 +640,50 @@ head -c 1 /dev/zero2 >/dev/null && echo zero ok
 	}
 }
 
+// TestCgroupDevicesAsRulesSay gives a container device nodes in
+// linux.devices and a device policy that denies them: a node is not a
+// permission, so the policy holds (a container once wrote to the host's
+// /dev/kmsg this way). An allow rule grants only the access it names. On
+// both start paths: the parent builds the nodes on one, the Go init on
+// the other.
+func TestCgroupDevicesAsRulesSay(t *testing.T) {
+	b := newBerth(t)
+	for _, goInit := range []bool{false, true} {
+		id := "tcg-devrules"
+		if goInit {
+			id += "-goinit"
+		}
+		t.Run(id, func(t *testing.T) {
+			bun := cgroupBundle(t, id)
+			bun.Spec.Linux.Devices = []specs.LinuxDevice{
+				{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11},
+				{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229},
+			}
+			// The default config denies every device; allow reading
+			// /dev/fuse only.
+			r := resources(bun)
+			r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr[int64](10), Minor: ptr[int64](229), Access: "r"})
+			if goInit {
+				bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+			}
+			// Opened for writing only, /dev/kmsg needs no privilege
+			// of its own, and nothing is written.
+			script(bun, `for probe in "kmsg w:3>/dev/kmsg" "fuse r:3</dev/fuse" "fuse w:3>/dev/fuse" "null w:3>/dev/null"; do
+	if (eval "exec ${probe#*:}") 2>/tmp/err; then echo "${probe%%:*} open"
+	elif grep -q "Operation not permitted" /tmp/err; then echo "${probe%%:*} EPERM"
+	else echo "${probe%%:*} $(cat /tmp/err)"; fi
+done`)
+			tmpfsTmp(bun)
+			out := runInside(t, b, bun, id)
+			for _, want := range []string{"kmsg w EPERM", "fuse r open", "fuse w EPERM", "null w open"} {
+				if !strings.Contains(out, want+"\n") {
+					t.Errorf("want %q in:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
 // TestCgroupNamespace checks that the container sees its own cgroup as the
 // root of each hierarchy.
 func TestCgroupNamespace(t *testing.T) {

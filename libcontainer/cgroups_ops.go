@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -189,20 +190,15 @@ func (c *Container) paused() bool {
 }
 
 // containerResources returns the resources create applies: the config's,
-// with the device rules completed by an allow rule for each device the
-// config creates and by the defaults every container gets.
+// with the defaults every container gets after its device rules. Nodes in
+// linux.devices get no rule of their own: the config's rules say what may
+// be opened, as runc reads them.
 func containerResources(s *specs.Spec) *specs.LinuxResources {
 	var r specs.LinuxResources
-	var devs []specs.LinuxDevice
-	if s.Linux != nil {
-		if s.Linux.Resources != nil {
-			r = *s.Linux.Resources
-		}
-		devs = s.Linux.Devices
+	if s.Linux != nil && s.Linux.Resources != nil {
+		r = *s.Linux.Resources
 	}
-	rules := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
-	rules = append(rules, devices.ForDevices(devs)...)
-	r.Devices = append(rules, devices.DefaultRules()...)
+	r.Devices = append(slices.Clip(r.Devices), devices.DefaultRules()...)
 	return &r
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/libcontainer/cgroups/devices"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -48,8 +50,9 @@ func TestContainerResources(t *testing.T) {
 		Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}},
 	}}
 	r := containerResources(s)
-	if len(r.Devices) < 3 || r.Devices[0].Allow || !r.Devices[1].Allow || *r.Devices[1].Major != 10 {
-		t.Errorf("device rules = %+v, want the config's, then the created device's, then the defaults", r.Devices)
+	want := append([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}, devices.DefaultRules()...)
+	if !reflect.DeepEqual(r.Devices, want) {
+		t.Errorf("device rules = %+v, want the config's, then the defaults, and none for linux.devices", r.Devices)
 	}
 	if len(s.Linux.Resources.Devices) != 1 {
 		t.Errorf("containerResources changed the spec: %+v", s.Linux.Resources.Devices)

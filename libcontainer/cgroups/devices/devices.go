@@ -69,9 +69,12 @@ func accessMask(access string) (uint32, error) {
 }
 
 // DefaultRules are the accesses every container gets after its config's own
-// rules, as runc grants them: creating any node (opening one is what the
-// policy guards), the spec's default devices, and the pty devices for
-// terminals.
+// rules, the ones runc 1.1.5 grants: creating any node (opening one is what
+// the policy guards), the spec's default devices, the pty devices for
+// terminals, and /dev/net/tun, which docker users have long relied on.
+// Nodes the config's linux.devices creates get nothing more: an engine
+// that adds a device adds the rule for it, and a config whose rules deny
+// a device it lists means that.
 func DefaultRules() []specs.LinuxDeviceCgroup {
 	wild := int64(-1)
 	rule := func(typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
@@ -94,26 +97,9 @@ func DefaultRules() []specs.LinuxDeviceCgroup {
 		rule("c", 1, 9, "rwm"),      // /dev/urandom
 		rule("c", 5, 0, "rwm"),      // /dev/tty
 		rule("c", 5, 2, "rwm"),      // /dev/ptmx
+		rule("c", 10, 200, "rwm"),   // /dev/net/tun
 		rule("c", 136, wild, "rwm"), // /dev/pts/*, and /dev/console bound from one
 	}
-}
-
-// ForDevices returns rules that allow every access to the nodes a config's
-// linux.devices creates: a device the config asks for is one it may use.
-func ForDevices(devs []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
-	var rules []specs.LinuxDeviceCgroup
-	for _, d := range devs {
-		typ := d.Type
-		if typ == "u" {
-			typ = "c" // unbuffered char device
-		}
-		if typ != "b" && typ != "c" {
-			continue // fifos have no device numbers to guard
-		}
-		major, minor := d.Major, d.Minor
-		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
-	}
-	return rules
 }
 
 // isAll reports whether a rule covers every access to every device, which

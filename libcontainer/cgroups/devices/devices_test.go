@@ -66,23 +66,6 @@ func TestV1Lines(t *testing.T) {
 	}
 }
 
-func TestForDevices(t *testing.T) {
-	got := ForDevices([]specs.LinuxDevice{
-		{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229},
-		{Path: "/dev/loop0", Type: "b", Major: 7, Minor: 0},
-		{Path: "/dev/fifo", Type: "p"},
-		{Path: "/dev/u", Type: "u", Major: 1, Minor: 9},
-	})
-	want := []specs.LinuxDeviceCgroup{
-		{Allow: true, Type: "c", Major: num(10), Minor: num(229), Access: "rwm"},
-		{Allow: true, Type: "b", Major: num(7), Minor: num(0), Access: "rwm"},
-		{Allow: true, Type: "c", Major: num(1), Minor: num(9), Access: "rwm"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("ForDevices = %+v, want %+v", got, want)
-	}
-}
-
 // TestProgram attaches device programs to a real cgroup v2 directory and
 // checks what a process in it may open. A hybrid host's cgroup2 mount
 // enforces device programs as a unified one does.
