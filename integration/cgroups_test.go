@@ -805,3 +805,167 @@ func TestCgroupSystemdPath(t *testing.T) {
 		t.Errorf("after delete, %s: %v; want it gone", scope, err)
 	}
 }
+
+// preexistingCgroup makes, before berth runs, the cgroup that the returned
+// cgroupsPath names, in every hierarchy berth uses, nested where
+// cgroupBundle nests containers, and sets up its cpuset as an engine
+// would. It returns the cgroupsPath and the directories, which are removed
+// when the test ends.
+func preexistingCgroup(t *testing.T, name string) (string, []string) {
+	t.Helper()
+	cgroupsPath, parents := name, ownCgroupDirs(t)
+	if inVM() {
+		cgroupsPath, parents = vmCgroupParent+"/"+name, []string{"/sys/fs/cgroup" + vmCgroupParent}
+	}
+	var dirs []string
+	for _, parent := range parents {
+		dir := filepath.Join(parent, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if value, err := os.ReadFile(filepath.Join(parent, file)); err == nil && !unifiedHost() {
+				writeFile(t, filepath.Join(dir, file), string(value))
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, dir := range dirs {
+			if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+				t.Errorf("remove the cgroup the test made: %v", err)
+			}
+		}
+	})
+	return cgroupsPath, dirs
+}
+
+// startBystander starts a process that is no container's and puts it in
+// the cgroups dirs; it is killed when the test ends.
+func startBystander(t *testing.T, dirs ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for _, dir := range dirs {
+		writeFile(t, filepath.Join(dir, "cgroup.procs"), itoa(cmd.Process.Pid))
+	}
+	return cmd
+}
+
+// checkBystander fails the test unless the bystander is alive and still in
+// the cgroups dirs.
+func checkBystander(t *testing.T, cmd *exec.Cmd, dirs ...string) {
+	t.Helper()
+	if processGone(cmd.Process.Pid) {
+		t.Fatalf("the bystander (pid %d) is gone", cmd.Process.Pid)
+	}
+	for _, dir := range dirs {
+		procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil || !slices.Contains(strings.Fields(string(procs)), itoa(cmd.Process.Pid)) {
+			t.Errorf("the bystander (pid %d) is not in its cgroup %s any more: %q, %v", cmd.Process.Pid, dir, procs, err)
+		}
+	}
+}
+
+func checkCgroupsThere(t *testing.T, dirs []string) {
+	t.Helper()
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); err != nil {
+			t.Errorf("the cgroup that was there before berth is gone: %v", err)
+		}
+	}
+}
+
+// TestCgroupPreexisting gives containers a cgroupsPath whose cgroup exists
+// before berth runs, as an engine may make it. berth refuses one that
+// holds a process, in whichever hierarchy (a shared cgroupsPath once had
+// a bystander killed and its cgroup removed), or one that is frozen (the
+// init hung in it); and it takes an empty one but never removes it,
+// whether create fails late or the container is deleted, nor kills a
+// process in it that is not the container's. On both start paths.
+func TestCgroupPreexisting(t *testing.T) {
+	t.Run("frozen", func(t *testing.T) {
+		b := newBerth(t)
+		path, dirs := preexistingCgroup(t, "tcg-frozen")
+		file, freeze, thaw := "freezer.state", "FROZEN", "THAWED"
+		if unifiedHost() {
+			file, freeze, thaw = "cgroup.freeze", "1", "0"
+		}
+		freezer := containerCgroup(t, "freezer", "tcg-frozen")
+		writeFile(t, filepath.Join(freezer, file), freeze)
+		t.Cleanup(func() { writeFile(t, filepath.Join(freezer, file), thaw) })
+		bun := newBundle(t, "true")
+		bun.Spec.Linux.CgroupsPath = path
+		bun.Save(t)
+		mustFailClean(b, []string{"container's cgroup " + freezer + " is frozen"}, "run", "--bundle", bun.Dir, "tcg-frz")
+		checkCgroupsThere(t, dirs)
+	})
+	for _, goInit := range []bool{false, true} {
+		suffix := ""
+		if goInit {
+			suffix = "-goinit"
+		}
+		bundle := func(t *testing.T, cgroupsPath string, args ...string) *bundle {
+			bun := newBundle(t, args...)
+			bun.Spec.Linux.CgroupsPath = cgroupsPath
+			if goInit {
+				bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+			}
+			bun.Save(t)
+			return bun
+		}
+		t.Run("populated"+suffix, func(t *testing.T) {
+			b := newBerth(t)
+			path, dirs := preexistingCgroup(t, "tcg-shared"+suffix)
+			bun := bundle(t, path, "true")
+			// In every hierarchy, as a shared cgroupsPath has it, and
+			// in one: each must be checked.
+			memory := containerCgroup(t, "memory", "tcg-shared"+suffix)
+			for _, in := range [][]string{dirs, {memory}} {
+				bystander := startBystander(t, in...)
+				for _, cmd := range []string{"run", "create"} {
+					mustFailClean(b, []string{"container's cgroup is not empty: 1 process(es) found in "}, cmd, "--bundle", bun.Dir, "tcg-pop"+suffix)
+					checkBystander(t, bystander, in...)
+					checkCgroupsThere(t, dirs)
+				}
+				_ = bystander.Process.Kill()
+				_ = bystander.Wait()
+			}
+		})
+		t.Run("failed-create"+suffix, func(t *testing.T) {
+			b := newBerth(t)
+			path, dirs := preexistingCgroup(t, "tcg-empty"+suffix)
+			bun := bundle(t, path, "/no/such/program")
+			mustFailClean(b, []string{"/no/such/program"}, "run", "--bundle", bun.Dir, "tcg-fail"+suffix)
+			checkCgroupsThere(t, dirs)
+			bun.Spec.Process.Args = []string{"true"}
+			bun.Spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/false"}}}
+			bun.Save(t)
+			mustFailClean(b, []string{"createRuntime"}, "run", "--bundle", bun.Dir, "tcg-fail"+suffix)
+			checkCgroupsThere(t, dirs)
+		})
+		t.Run("delete"+suffix, func(t *testing.T) {
+			b := newBerth(t)
+			path, dirs := preexistingCgroup(t, "tcg-kept"+suffix)
+			bun := bundle(t, path, "sleep", "1000")
+			id := "tcg-del" + suffix
+			b.MustRun("run", "-d", "--bundle", bun.Dir, id)
+			init := b.State(id).Pid
+			// A process put in the container's cgroup after create is
+			// not the container's: its pid namespace holds all of those.
+			bystander := startBystander(t, dirs...)
+			b.MustRun("delete", "--force", id)
+			if !processGone(init) {
+				t.Errorf("the container's init (pid %d) outlived delete", init)
+			}
+			checkBystander(t, bystander, dirs...)
+			checkCgroupsThere(t, dirs)
+		})
+	}
+}

@@ -35,6 +35,10 @@ const (
 type persisted struct {
 	summary
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// PreexistingCgroups are the directories of CgroupPaths that were
+	// there before create: delete leaves them. State written before
+	// berth recorded this has none, as that berth removed every one.
+	PreexistingCgroups []string `json:"preexistingCgroups,omitempty"`
 	// HasHooks spares start and delete reading the config when it has no
 	// hooks to run.
 	HasHooks bool `json:"hasHooks,omitempty"`
@@ -245,7 +249,7 @@ func (c *Container) readConfig(v any) error {
 }
 
 func (c *Container) cgroup() (cgroups.Manager, error) {
-	return cgroups.Load(c.p.CgroupPaths)
+	return cgroups.Load(c.p.CgroupPaths, c.p.PreexistingCgroups)
 }
 
 // isNotExist reports an error for a file or a container that is not there.

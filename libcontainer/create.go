@@ -96,12 +96,8 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 			err = entry.Unlock()
 			return
 		}
-		// pid is never 0 here: kill(0) would signal our process group.
 		if pid > 0 {
-			_ = unix.Kill(pid, unix.SIGKILL)
-			// Reaped here only if it is our child (no pid namespace);
-			// otherwise whoever adopted it reaps it.
-			_, _ = unix.Wait4(pid, nil, unix.WNOHANG, nil)
+			killFailedInit(pid)
 		}
 		if cg != nil {
 			_ = cg.Destroy()
@@ -125,6 +121,9 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	}
 
 	cg = newCg
+	if err := cg.Create(); err != nil {
+		return nil, err
+	}
 
 	plan, err := planNamespaces(o.Spec)
 	if err != nil {
@@ -202,13 +201,31 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 			Owner:         ownerName(),
 			Annotations:   o.Spec.Annotations,
 		},
-		CgroupPaths: cg.Paths(),
-		HasHooks:    hasHooks(o.Spec),
+		CgroupPaths:        cg.Paths(),
+		PreexistingCgroups: cg.Preexisting(),
+		HasHooks:           hasHooks(o.Spec),
 	}}
 	if err := entry.Save(&c.p); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// killFailedInit kills the init of a create that failed and waits for it
+// to go: Destroy waits for nobody in a cgroup that was there before
+// create, and create must leave no process behind.
+func killFailedInit(pid int) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // gone, and reaped
+	}
+	defer unix.Close(pidfd)
+	if unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) == nil {
+		_, _ = awaitExit(pidfd, killTimeout)
+	}
+	// Reaped here only if it is our child (no pid namespace); otherwise
+	// whoever adopted it reaps it.
+	_, _ = unix.Wait4(pid, nil, unix.WNOHANG, nil)
 }
 
 // checkCreatable rejects configs that berth cannot run yet, before anything

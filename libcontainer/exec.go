@@ -194,7 +194,9 @@ func joinCgroups(paths map[string]string, pid int) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	cg, err := cgroups.Load(paths)
+	// Joining destroys nothing: which cgroups were there before does
+	// not matter.
+	cg, err := cgroups.Load(paths, nil)
 	if err != nil {
 		return err
 	}

@@ -182,6 +182,11 @@ func (c *Container) destroy(entry *state.Entry, force bool) error {
 		if err != nil {
 			return err
 		}
+		if len(c.p.PreexistingCgroups) > 0 && c.killsByCgroup() {
+			// Destroy leaves these cgroups, and what outlived init
+			// in them.
+			_ = cg.Kill()
+		}
 		if err := cg.Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup of container %q: %w", c.p.ID, err)
 		}
@@ -195,8 +200,9 @@ func (c *Container) destroy(entry *state.Entry, force bool) error {
 	return entry.Remove()
 }
 
-// kill SIGKILLs init (and with it the whole pid namespace) and every other
-// process in the cgroup, then waits for init to die.
+// kill SIGKILLs init (and with it the whole pid namespace) and, if
+// killsByCgroup says so, every other process in the cgroup, then waits for
+// init to die.
 func (c *Container) kill() error {
 	pidfd, err := c.openInit()
 	if errors.Is(err, unix.ESRCH) {
@@ -211,26 +217,55 @@ func (c *Container) kill() error {
 	}
 	if len(c.p.CgroupPaths) > 0 {
 		if cg, err := c.cgroup(); err == nil {
-			_ = cg.Kill()
+			if c.killsByCgroup() {
+				_ = cg.Kill()
+			}
 			// The processes of a paused container die only once
 			// thawed.
 			_ = cg.Thaw()
 		}
 	}
-	// A pidfd becomes readable when the process exits, whoever its parent.
+	exited, err := awaitExit(pidfd, killTimeout)
+	if err != nil {
+		return fmt.Errorf("wait for init of container %q: %w", c.p.ID, err)
+	}
+	if !exited {
+		return fmt.Errorf("init of container %q did not die within %v of SIGKILL", c.p.ID, killTimeout)
+	}
+	return nil
+}
+
+// killTimeout bounds the wait for a process to die of SIGKILL.
+const killTimeout = 10 * time.Second
+
+// awaitExit waits up to limit for the process pidfd refers to to exit. A
+// pidfd becomes readable then, whoever the process's parent.
+func awaitExit(pidfd int, limit time.Duration) (exited bool, err error) {
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(limit)
 	for {
 		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("wait for init of container %q: %w", c.p.ID, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("init of container %q did not die within 10s of SIGKILL", c.p.ID)
-		}
-		return nil
+		return n > 0, err
 	}
+}
+
+// killsByCgroup reports whether delete kills every process in the
+// container's cgroups, or only its init. A process in a cgroup berth made
+// is the container's; one in a cgroup that was there before create may
+// have been put there by someone else since. There init is enough for a
+// container with a pid namespace of its own, which ends with init; one
+// without is killed by cgroup, as runc does, for its processes can outlive
+// init and nothing else finds them.
+func (c *Container) killsByCgroup() bool {
+	if len(c.p.PreexistingCgroups) == 0 {
+		return true
+	}
+	var s specs.Spec
+	if err := c.readConfig(&s); err != nil {
+		return false
+	}
+	return !hasNamespace(&s, specs.PIDNamespace)
 }

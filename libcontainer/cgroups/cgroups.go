@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/berthrt/berth/libcontainer/cgroups/fs1"
@@ -26,8 +27,13 @@ import (
 
 // Manager controls the cgroups of one container.
 type Manager interface {
-	// Apply creates the cgroups if missing and moves process pid into them.
-	// If it fails, call Destroy to remove what it created.
+	// Create makes the cgroups that do not exist yet, with any missing
+	// parents. A cgroup that exists already must hold no process, in any
+	// hierarchy, and none may be frozen: the container's limits, pause
+	// and kill would reach processes that are not its own, and its init
+	// would hang. If Create fails, call Destroy to remove what it made.
+	Create() error
+	// Apply moves process pid, with its threads, into the cgroups.
 	Apply(pid int) error
 	// Pids lists every process in the container's cgroups, including the
 	// cgroups the container created below them.
@@ -40,14 +46,19 @@ type Manager interface {
 	// Kill sends SIGKILL to every process, with no window for a fork to
 	// escape; the processes may take a moment to go.
 	Kill() error
-	// Destroy removes the cgroups and those below them. Processes that are
-	// left are killed and given a few seconds to go; cgroups that are
-	// already gone are not an error. Parents that Apply created are left,
-	// as other containers may share them.
+	// Destroy removes the cgroups Create made and those below them.
+	// Processes that are left there are killed and given a few seconds
+	// to go; cgroups that are already gone are not an error. A cgroup
+	// that was there before Create is left as it is, with what is in it,
+	// and so are parents that Create made, as other containers may share
+	// them.
 	Destroy() error
 	// Paths returns the cgroup directories by controller key ("memory",
 	// "name=systemd"…, and "unified" for the v2 hierarchy), for Load.
 	Paths() map[string]string
+	// Preexisting returns the directories of Paths that were there before
+	// Create, for Load: Destroy leaves them.
+	Preexisting() []string
 	// Validate checks that r's values are valid and that this host and
 	// cgroup version can apply every one, touching no cgroup, so that a
 	// bad config fails before anything is made.
@@ -97,9 +108,10 @@ func New(cgroupsPath, id string) (Manager, error) {
 }
 
 // Load returns the manager of the cgroups at paths, as a Manager's Paths
-// reported them, for a later process to control the same container. A lone
-// "unified" path means the fs2 driver; anything else, fs1.
-func Load(paths map[string]string) (Manager, error) {
+// reported them, for a later process to control the same container;
+// preexisting are the directories its Preexisting reported, which Destroy
+// leaves. A lone "unified" path means the fs2 driver; anything else, fs1.
+func Load(paths map[string]string, preexisting []string) (Manager, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("load cgroups: no cgroup paths")
 	}
@@ -109,9 +121,9 @@ func Load(paths map[string]string) (Manager, error) {
 		}
 	}
 	if dir, ok := paths["unified"]; ok && len(paths) == 1 {
-		return fs2.New(dir), nil
+		return fs2.Load(dir, slices.Contains(preexisting, dir)), nil
 	}
-	return fs1.New(maps.Clone(paths)), nil
+	return fs1.Load(maps.Clone(paths), preexisting), nil
 }
 
 // IsUnified reports whether the host is pure cgroup v2: /sys/fs/cgroup is a

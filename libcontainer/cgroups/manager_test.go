@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -26,8 +27,8 @@ func testCgroup(t *testing.T) (string, Manager) {
 	return rel, newManager(t, rel)
 }
 
-// newManager calls New and, when the test ends, destroys the manager and
-// checks that none of its directories is left.
+// newManager calls New and Create and, when the test ends, destroys the
+// manager and checks that none of its directories is left.
 func newManager(t *testing.T, cgroupsPath string) Manager {
 	t.Helper()
 	m, err := New(cgroupsPath, "unused")
@@ -40,6 +41,9 @@ func newManager(t *testing.T, cgroupsPath string) Manager {
 		}
 		checkGone(t, m)
 	})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 
@@ -138,7 +142,7 @@ func TestManager(t *testing.T) {
 	}
 	checkFrozen(t, m, child.Pid, false)
 
-	loaded, err := Load(m.Paths())
+	loaded, err := Load(m.Paths(), m.Preexisting())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +159,49 @@ func TestManager(t *testing.T) {
 	checkGone(t, m)
 	if err := loaded.Destroy(); err != nil {
 		t.Errorf("second Destroy: %v", err)
+	}
+}
+
+// TestPreexisting gives a manager cgroups that exist before its Create: it
+// refuses them while a process is in one, takes them empty, and never
+// removes them, nor does a manager that Load is told about them.
+func TestPreexisting(t *testing.T) {
+	rel, owner := testCgroup(t)
+	child := cgtest.Sleep(t)
+	if err := owner.Apply(child.Pid); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(rel, "unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Create(); err == nil || !strings.Contains(err.Error(), "container's cgroup is not empty: 1 process(es) found in ") {
+		t.Errorf("Create of cgroups that hold a process: %v", err)
+	}
+	if err := owner.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait(t)
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	dirs := slices.Compact(slices.Sorted(maps.Values(m.Paths())))
+	if got := slices.Sorted(slices.Values(m.Preexisting())); !slices.Equal(dirs, got) {
+		t.Errorf("Preexisting() = %q, want every directory: %q", got, dirs)
+	}
+	loaded, err := Load(m.Paths(), m.Preexisting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []Manager{m, loaded} {
+		if err := d.Destroy(); err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range dirs {
+			if !exists(dir) {
+				t.Fatalf("Destroy removed %s, which was there before Create", dir)
+			}
+		}
 	}
 }
 
@@ -209,7 +256,7 @@ func TestAbsolutePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Apply creates the missing parents, which Destroy rightly leaves; they
+	// Create makes the missing parents, which Destroy rightly leaves; they
 	// go after it, deepest first (cleanups run last registered first).
 	for _, dir := range m.Paths() {
 		var missing []string
@@ -230,6 +277,9 @@ func TestAbsolutePath(t *testing.T) {
 		}
 	})
 
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
 	child := cgtest.Sleep(t)
 	if err := m.Apply(child.Pid); err != nil {
 		t.Fatal(err)
@@ -264,7 +314,7 @@ func TestLoadRejects(t *testing.T) {
 		{"memory": "relative/x"},
 		{"unified": "/sys/fs/cgroup/a/../b"},
 	} {
-		if _, err := Load(paths); err == nil {
+		if _, err := Load(paths, nil); err == nil {
 			t.Errorf("Load(%v) succeeded", paths)
 		}
 	}

@@ -60,6 +60,9 @@ func TestInheritCpuset(t *testing.T) {
 		}
 	})
 
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
 	child := cgtest.Sleep(t)
 	if err := m.Apply(child.Pid); err != nil {
 		t.Fatal(err)

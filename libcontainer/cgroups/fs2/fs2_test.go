@@ -46,7 +46,8 @@ func testParent(t *testing.T) (dir, cgroup string) {
 	return dir, cgroup
 }
 
-// newManager returns a manager for dir that is destroyed when the test ends.
+// newManager creates the cgroup dir with a manager that destroys it when
+// the test ends.
 func newManager(t *testing.T, dir string) *Manager {
 	t.Helper()
 	m := New(dir)
@@ -55,6 +56,9 @@ func newManager(t *testing.T, dir string) *Manager {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
 	return m
 }
 
@@ -145,7 +149,7 @@ func TestKillFrozen(t *testing.T) {
 
 // TestDestroyLingering destroys a frozen container whose processes still
 // run, one of them in a cgroup the container made below its own, at a path
-// whose parents Apply had to create.
+// whose parents Create had to make.
 func TestDestroyLingering(t *testing.T) {
 	parent, _ := testParent(t)
 	t.Cleanup(func() {

@@ -58,6 +58,39 @@ func appendPids(pids []int, dir string) ([]int, error) {
 	return pids, nil
 }
 
+// CheckEmpty fails when the cgroup at dir, or one below it, holds a
+// process: a cgroup that was there before the container must not be
+// shared with processes that are not the container's, which its limits,
+// pause and kill would reach.
+func CheckEmpty(dir string) error {
+	pids, err := Pids(dir)
+	if err != nil {
+		return err
+	}
+	if len(pids) > 0 {
+		return fmt.Errorf("container's cgroup is not empty: %d process(es) found in %s; give the container a cgroup of its own", len(pids), dir)
+	}
+	return nil
+}
+
+// KillIn sends SIGKILL to every process in the cgroups at dirs and the
+// cgroups below them. It does not freeze them first: a process forked
+// meanwhile escapes this call, so call it until the cgroups are empty.
+func KillIn(dirs []string) error {
+	var errs []error
+	for _, dir := range dirs {
+		pids, err := Pids(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist): // gone, and its processes with it
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			errs = append(errs, signalAll(pids))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Tree is a cgroup tree whose processes can be stopped and listed; both
 // drivers' managers are one.
 type Tree interface {
