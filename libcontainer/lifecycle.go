@@ -244,7 +244,8 @@ func awaitExit(pidfd int, limit time.Duration) (exited bool, err error) {
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	deadline := time.Now().Add(limit)
 	for {
-		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		// A negative timeout would wait for ever.
+		n, err := unix.Poll(fds, max(0, int(time.Until(deadline).Milliseconds())))
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

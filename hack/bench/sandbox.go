@@ -61,11 +61,11 @@ func outer(cfg config) (err error) {
 	if err != nil {
 		return fmt.Errorf("benchmark cgroup: %w", err)
 	}
-	// A new cgroup namespace is rooted at the cgroup its creator is in,
-	// so this process goes there just long enough to start the inner one.
 	if err := mgr.Create(); err != nil {
 		return errors.Join(fmt.Errorf("make benchmark cgroup: %w", err), mgr.Destroy())
 	}
+	// A new cgroup namespace is rooted at the cgroup its creator is in,
+	// so this process goes there just long enough to start the inner one.
 	if err := mgr.Apply(os.Getpid()); err != nil {
 		return errors.Join(fmt.Errorf("enter benchmark cgroup: %w", err), leave(own), mgr.Destroy())
 	}

@@ -55,12 +55,12 @@ func Load(paths map[string]string, preexisting []string) *Manager {
 func (m *Manager) Create() error {
 	var created []string
 	for _, dir := range m.dirs {
-		made, err := cgdir.Mkdir(dir)
+		dirs, err := cgdir.Mkdir(dir)
 		if err != nil {
 			return err
 		}
-		created = append(created, made...)
-		m.made[dir] = slices.Contains(made, dir)
+		created = append(created, dirs...)
+		m.made[dir] = slices.Contains(dirs, dir)
 	}
 	for _, dir := range m.dirs {
 		if !m.made[dir] {
