@@ -53,3 +53,38 @@ func TestStateRootOthersControl(t *testing.T) {
 		}
 	}
 }
+
+// TestPidFileNoSymlinkFollow plants symlinks to a host file where berth
+// writes --pid-file, in a directory other users can write (as /tmp is on a
+// host without fs.protected_symlinks): the pid must land in a file of its
+// own, and the host file must stay as it was.
+func TestPidFileNoSymlinkFollow(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sleep", "100")
+	dir := filepath.Join(t.TempDir(), "pids")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	writeFile(t, victim, "host file\n")
+	for _, name := range []string{".init.pid.tmp", "init.pid", ".exec.pid.tmp", "exec.pid"} {
+		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.MustRun("create", "--bundle", bun.Dir, "--pid-file", filepath.Join(dir, "init.pid"), "rv-pidfile")
+	defer b.MustRun("delete", "--force", "rv-pidfile")
+	b.MustRun("exec", "-d", "--pid-file", filepath.Join(dir, "exec.pid"), "rv-pidfile", "sleep", "100")
+	if data, _ := os.ReadFile(victim); string(data) != "host file\n" {
+		t.Fatalf("a planted symlink steered the pid file onto a host file: it now holds %q", data)
+	}
+	for _, name := range []string{"init.pid", "exec.pid"} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s is not a regular file: %v %v", name, fi, err)
+		}
+	}
+}
