@@ -5,14 +5,17 @@ package integration
 // security_test.go did not, with the defence that holds (or now holds).
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/containerd/console"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -177,4 +180,184 @@ func runInThrowawayNamespaces(t *testing.T, b *berth, args ...string) result {
 		t.Errorf("berth %s hung for 10s", strings.Join(args, " "))
 	}
 	return result{Stdout: stdout.String(), Stderr: stderr.String(), Code: cmd.ProcessState.ExitCode()}
+}
+
+// attackTool builds integration/testdata/attack.c, statically, once per
+// run. A machine without a C compiler that links statically skips the test.
+func attackTool(t *testing.T) string {
+	t.Helper()
+	attackOnce.Do(func() {
+		path := filepath.Join(toolDir, "attack")
+		for _, cc := range []string{"musl-gcc", "cc"} {
+			out, err := exec.Command(cc, "-static", "-O2", "-o", path, "testdata/attack.c").CombinedOutput()
+			if err == nil {
+				attackPath = path
+				return
+			}
+			attackErr = fmt.Errorf("%s: %v: %s", cc, err, out)
+		}
+	})
+	if attackPath == "" {
+		t.Skipf("cannot build the static attack helper: %v", attackErr)
+	}
+	return attackPath
+}
+
+var (
+	attackOnce sync.Once
+	attackPath string
+	attackErr  error
+)
+
+// withAttack puts the attack helper in the bundle's root as /bin/attack.
+func withAttack(t *testing.T, bun *bundle) {
+	t.Helper()
+	data, err := os.ReadFile(attackTool(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bun.Rootfs(), "bin", "attack"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goInit makes a bundle start through the Go init rather than from a plan:
+// a personality of LINUX changes nothing else.
+func goInit(s *specs.Spec) {
+	s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+}
+
+// TestNestedUserNamespaceKeepsMasks is the container's root (no seccomp
+// filter in berth's default config) making a user namespace of its own,
+// where it holds CAP_SYS_ADMIN over a new mount namespace, to undo what
+// berth's masks and read-only paths hide: detach the masks, mount a fresh
+// procfs or sysfs beside them, or make /proc/sys or the read-only root
+// writable, also through a clone of the mount. The kernel locks the mounts
+// a less privileged mount namespace inherits, and refuses a procfs or sysfs
+// while the visible one is partly covered, for masks made from a plan and
+// by the Go init alike. With no masks the fresh procfs mounts: the probe
+// works.
+func TestNestedUserNamespaceKeepsMasks(t *testing.T) {
+	b := newBerth(t)
+	attack := func(s *specs.Spec) []string {
+		args := []string{"attack", "nested", "/dev/shm/rv-fresh"}
+		for _, p := range append(append([]string{}, s.Linux.MaskedPaths...), s.Linux.ReadonlyPaths...) {
+			args = append(args, "umount:"+p)
+		}
+		return append(args, "proc", "sysfs", "rw:/proc/sys", "rw:/", "clone-rw:/proc/sys", "clone-rw:/")
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(s *specs.Spec)
+	}{
+		{"plan", func(*specs.Spec) {}},
+		{"go init", goInit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bun := newBundle(t)
+			withAttack(t, bun)
+			tc.edit(bun.Spec)
+			bun.Spec.Process.Args = attack(bun.Spec)
+			out := runInside(t, b, bun, "rv-nested-"+strings.ReplaceAll(tc.name, " ", "-"))
+			if !strings.Contains(out, "clone-rw:/: ") {
+				t.Fatalf("the attack did not run to its end:\n%s", out)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				if strings.HasSuffix(line, ": ok") {
+					t.Errorf("from a user namespace of its own the container undid a defence: %s", line)
+				}
+			}
+		})
+	}
+	bun := newBundle(t)
+	withAttack(t, bun)
+	bun.Spec.Linux.MaskedPaths, bun.Spec.Linux.ReadonlyPaths = nil, nil
+	bun.Spec.Process.Args = []string{"attack", "nested", "/dev/shm/rv-fresh", "proc"}
+	if out := runInside(t, b, bun, "rv-nested-probe"); out != "proc: ok\n" {
+		t.Errorf("with no masks a fresh procfs should mount in the nested namespaces (the probe is broken): %q", out)
+	}
+}
+
+// TestNoTIOCSTIIntoCallersTerminal is an admin who runs `berth run` or
+// `berth exec` without -t from a terminal: the container's process gets
+// that terminal as its stdio, and on a kernel that still allows TIOCSTI
+// (dev.tty.legacy_tiocsti=1, as here) a process whose controlling
+// terminal it is can push input into the admin's shell. berth starts
+// every process in a session of its own, so the terminal is not its
+// controlling one and TIOCSTI is refused, from a plan and from the Go
+// init, for run and exec.
+func TestNoTIOCSTIIntoCallersTerminal(t *testing.T) {
+	// The probe works: outside berth, a process whose controlling
+	// terminal it is can push input.
+	if out := runOnTerminal(t, attackTool(t), "tiocsti", "0"); !strings.Contains(out, "tiocsti: ok") {
+		t.Skipf("TIOCSTI is refused on this kernel anyway (dev.tty.legacy_tiocsti=0?): %q", out)
+	}
+	b := newBerth(t)
+	bun := newBundle(t, "sleep", "1000")
+	withAttack(t, bun)
+	b.MustRun("run", "-d", "--bundle", bun.Dir, "rv-tiocsti")
+	t.Cleanup(func() { b.Run("delete", "--force", "rv-tiocsti") })
+	goBun := newBundle(t, "attack", "tiocsti", "0")
+	withAttack(t, goBun)
+	goInit(goBun.Spec)
+	goBun.Save(t)
+	planBun := newBundle(t, "attack", "tiocsti", "0")
+	withAttack(t, planBun)
+	for name, args := range map[string][]string{
+		"run from a plan":     {"run", "--bundle", planBun.Dir, "rv-tiocsti-plan"},
+		"run by the Go init":  {"run", "--bundle", goBun.Dir, "rv-tiocsti-go"},
+		"exec from a plan":    {"exec", "rv-tiocsti", "attack", "tiocsti", "0"},
+		"exec by the Go init": {"exec", "--user", "root", "rv-tiocsti", "attack", "tiocsti", "0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if args[0] == "run" {
+				b.ids[args[len(args)-1]] = true
+			}
+			out := runOnTerminal(t, append([]string{berthBinary, "--root", b.Root}, args...)...)
+			if !strings.Contains(out, "tiocsti: ") {
+				t.Fatalf("the attack did not run: %q", out)
+			}
+			if strings.Contains(out, "tiocsti: ok") || strings.Contains(out, "#") {
+				t.Errorf("the container pushed input into its caller's terminal: %q", out)
+			}
+		})
+	}
+}
+
+// runOnTerminal runs argv with a new terminal as its controlling one and
+// its stdio, as from an admin's shell, and returns what reached the
+// terminal: the output and any input pushed into it, echoed.
+func runOnTerminal(t *testing.T, argv ...string) string {
+	t.Helper()
+	pty, slave, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pty.Close()
+	tty, err := os.OpenFile(slave, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Start()
+	tty.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		// EIO once the last process holding the terminal is gone.
+		n, err := pty.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("%s: %v: %q", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
 }
