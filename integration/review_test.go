@@ -361,3 +361,22 @@ func runOnTerminal(t *testing.T, argv ...string) string {
 	}
 	return string(out)
 }
+
+// TestStartContainerHookFiltered runs a startContainer hook, which runs in
+// the container with a path that resolves there, so that the image
+// decides what it runs: it must be as confined as the container's process,
+// seccomp filter included (runc loads the filter before these hooks too).
+// Here the image's sh is the hook and tries the syscall the profile denies;
+// anything it left running would stay unfiltered for the container's life.
+func TestStartContainerHookFiltered(t *testing.T) {
+	b := newBerth(t)
+	bun := seccompBundle(t, denyOne(specs.ActErrno, nil), "true")
+	bun.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{
+		{Path: "/bin/sh", Args: []string{"sh", "-c", "mkdir /made-by-hook; true"}},
+	}}
+	bun.Save(t)
+	b.MustRun("run", "--bundle", bun.Dir, "rv-starthook")
+	if _, err := os.Stat(filepath.Join(bun.Rootfs(), "made-by-hook")); err == nil {
+		t.Error("the startContainer hook ran without the container's seccomp filter: its mkdir succeeded")
+	}
+}
