@@ -259,6 +259,9 @@ func TestNestedUserNamespaceKeepsMasks(t *testing.T) {
 			tc.edit(bun.Spec)
 			bun.Spec.Process.Args = attack(bun.Spec)
 			out := runInside(t, b, bun, "rv-nested-"+strings.ReplaceAll(tc.name, " ", "-"))
+			if strings.HasPrefix(out, "unshare: ") {
+				t.Skipf("this kernel lets no user namespace be made in a container: %s", out)
+			}
 			if !strings.Contains(out, "clone-rw:/: ") {
 				t.Fatalf("the attack did not run to its end:\n%s", out)
 			}
