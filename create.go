@@ -109,14 +109,26 @@ func reportPid(c *cli.Context, pid int) error {
 }
 
 // writePidFile writes atomically, so an engine polling for the file never
-// reads a partial pid.
+// reads a partial pid. The temporary file has a fresh name and is made with
+// O_EXCL: in a directory others can write, a name known in advance could be
+// a symlink they planted, through which berth would overwrite a host file.
 func writePidFile(path string, pid int) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	_, err = tmp.WriteString(strconv.Itoa(pid))
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil

@@ -315,21 +315,23 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 		if err := waitForStart(fifo); err != nil {
 			os.Exit(1) // nobody is listening any more
 		}
-		// startContainer hooks run in the container, after start and
-		// before the user's process; paths resolve in the container.
-		if s := b.Spec; s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
-			st := ociState(b.ID, b.Bundle, s, specs.StateCreated, b.Pid)
-			if err := hooks.RunAll("startContainer", s.Hooks.StartContainer, st); err != nil {
-				fmt.Fprintln(os.Stderr, "berth:", err)
-				os.Exit(1)
-			}
-		}
 	}
 	// Nobody waits for a reply any more: errors go to the container's
 	// stderr.
 	if err := lastSteps(b.Spec, affinity, sc); err != nil {
 		fmt.Fprintln(os.Stderr, "berth:", err)
 		os.Exit(1)
+	}
+	// startContainer hooks run in the container, after start and before
+	// the user's process, with paths that resolve in the container: the
+	// image chooses what they run, so they run as confined as the
+	// process, seccomp filter included, as runc runs them.
+	if s := b.Spec; fifo != nil && s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+		st := ociState(b.ID, b.Bundle, s, specs.StateCreated, b.Pid)
+		if err := hooks.RunAll("startContainer", s.Hooks.StartContainer, st); err != nil {
+			fmt.Fprintln(os.Stderr, "berth:", err)
+			os.Exit(1)
+		}
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		fmt.Fprintf(os.Stderr, "berth: exec %s: %v\n", path, err)

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/state"
 )
 
@@ -95,18 +96,70 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		if err != nil {
 			return err
 		}
-		pids, err := cg.Pids()
-		if err != nil {
-			return err
-		}
-		for _, pid := range pids {
-			if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-				return fmt.Errorf("signal %d of container %q: %w", pid, c.p.ID, err)
-			}
+		if err := signalCgroup(cg, sig); err != nil {
+			return fmt.Errorf("signal container %q: %w", c.p.ID, err)
 		}
 		return nil
 	}
 	return c.signalInit(sig)
+}
+
+// signalCgroup sends sig to every process in cg. A pid read from the
+// cgroups can name another process by the time it is signalled: once a
+// container's process exits and is reaped, a host process may get its pid,
+// and a container can make pids cycle fast (pid_max is often 32768). So
+// each pid is pinned with a pidfd first, and signalled only if the cgroups
+// list it again then: a pid reused by a process outside them is not there.
+// The pidfds are held a batch at a time, to stay within the fd limit.
+func signalCgroup(cg cgroups.Manager, sig unix.Signal) error {
+	pids, err := cg.Pids()
+	if err != nil {
+		return err
+	}
+	const batch = 512
+	for len(pids) > 0 {
+		n := min(batch, len(pids))
+		if err := signalPinned(cg, pids[:n], sig); err != nil {
+			return err
+		}
+		pids = pids[n:]
+	}
+	return nil
+}
+
+// signalPinned opens pidfds for pids, then signals those that cg still
+// lists.
+func signalPinned(cg cgroups.Manager, pids []int, sig unix.Signal) error {
+	pidfds := make(map[int]int, len(pids))
+	defer func() {
+		for _, fd := range pidfds {
+			unix.Close(fd)
+		}
+	}()
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if errors.Is(err, unix.ESRCH) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open pid %d: %w", pid, err)
+		}
+		pidfds[pid] = fd
+	}
+	listed, err := cg.Pids()
+	if err != nil {
+		return err
+	}
+	for _, pid := range listed {
+		fd, ok := pidfds[pid]
+		if !ok {
+			continue
+		}
+		if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal pid %d: %w", pid, err)
+		}
+	}
+	return nil
 }
 
 // signalInit signals init through a pidfd, so that a pid reused after init

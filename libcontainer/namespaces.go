@@ -9,6 +9,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/spec"
 )
 
 // nsFlags maps the spec's namespace types to CLONE_NEW* flags.
@@ -66,6 +68,10 @@ func planNamespaces(s *specs.Spec) (_ *nsPlan, err error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkNotOwn(s, ns, f); err != nil {
+			f.Close()
+			return nil, err
+		}
 		if ns.Type == specs.UserNamespace {
 			p.joins = append([]*os.File{f}, p.joins...)
 		} else {
@@ -79,10 +85,26 @@ func planNamespaces(s *specs.Spec) (_ *nsPlan, err error) {
 	return p, nil
 }
 
+// openNamespace opens the namespace file ns names and checks its type. It
+// looks with O_PATH first, which opens nothing: a FIFO given as the path
+// would block create for good, and opening a device can act on it (a
+// watchdog starts counting down).
 func openNamespace(ns specs.LinuxNamespace, flag uintptr) (*os.File, error) {
-	f, err := os.OpenFile(ns.Path, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	pathFD, err := unix.Open(ns.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open %s namespace: %w", ns.Type, err)
+		return nil, fmt.Errorf("open %s namespace: %w", ns.Type, &os.PathError{Op: "open", Path: ns.Path, Err: err})
+	}
+	defer unix.Close(pathFD)
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(pathFD, &fs); err != nil {
+		return nil, fmt.Errorf("%s namespace path %s: %w", ns.Type, ns.Path, err)
+	}
+	if fs.Type != unix.NSFS_MAGIC {
+		return nil, fmt.Errorf("%s namespace path %s is not a namespace file (not on nsfs)", ns.Type, ns.Path)
+	}
+	f, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(pathFD), os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s namespace %s: %w", ns.Type, ns.Path, err)
 	}
 	typ, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
 	if err != nil {
@@ -94,6 +116,74 @@ func openNamespace(ns specs.LinuxNamespace, flag uintptr) (*os.File, error) {
 		return nil, fmt.Errorf("%s namespace path %s names a namespace of another type", ns.Type, ns.Path)
 	}
 	return f, nil
+}
+
+// checkNotOwn refuses a namespace given by path that is berth's own, the
+// host's, when the config changes something in it: berth builds the root
+// filesystem in the mount namespace (pivot_root there would give every
+// process in it the container's root), and sets the hostname, domainname
+// and sysctls in the uts, ipc and network namespaces. runc refuses the
+// host's network namespace for net.* sysctls.
+func checkNotOwn(s *specs.Spec, ns specs.LinuxNamespace, f *os.File) error {
+	changes := changesIn(s, ns.Type)
+	if len(changes) == 0 {
+		return nil
+	}
+	own, err := isOwnNamespace(f, ns.Type)
+	if err != nil || !own {
+		return err
+	}
+	return fmt.Errorf("%s namespace path %s is berth's own (the host's): %s would change the host", ns.Type, ns.Path, changes[0])
+}
+
+// changesIn lists what a container's set-up changes in its namespace of
+// type t, in the config's words.
+func changesIn(s *specs.Spec, t specs.LinuxNamespaceType) []string {
+	if t == specs.MountNamespace {
+		return []string{"building the root filesystem there"}
+	}
+	var changes []string
+	if t == specs.UTSNamespace && s.Hostname != "" {
+		changes = append(changes, "hostname")
+	}
+	if t == specs.UTSNamespace && s.Domainname != "" {
+		changes = append(changes, "domainname")
+	}
+	var keys []string
+	for key := range s.Linux.Sysctl {
+		if nsType, ok := spec.SysctlNamespace(key); ok && nsType == t {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		changes = append(changes, "linux.sysctl "+strconv.Quote(key))
+	}
+	return changes
+}
+
+// isOwnNamespace reports whether the namespace file f is the namespace of
+// type t that this process is in.
+func isOwnNamespace(f *os.File, t specs.LinuxNamespaceType) (bool, error) {
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &theirs); err != nil {
+		return false, fmt.Errorf("stat %s namespace: %w", t, err)
+	}
+	own := "/proc/self/ns/" + nsFileName(nsFlags[t])
+	if err := unix.Stat(own, &ours); err != nil {
+		return false, fmt.Errorf("stat own %s namespace: %w", t, &os.PathError{Op: "stat", Path: own, Err: err})
+	}
+	return theirs.Dev == ours.Dev && theirs.Ino == ours.Ino, nil
+}
+
+// nsFileName returns the name /proc/<pid>/ns gives the namespace type flag.
+func nsFileName(flag uintptr) string {
+	for _, ns := range nsTypes {
+		if ns.flag == flag {
+			return ns.file
+		}
+	}
+	return ""
 }
 
 // words returns the nsenter constructor's instructions, passing the

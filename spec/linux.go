@@ -67,19 +67,26 @@ var ipcSysctls = []string{
 // checkSysctl allows only sysctls that a namespace of the container
 // isolates: setting any other would change the host.
 func checkSysctl(key string, hasNS func(specs.LinuxNamespaceType) bool) error {
-	var need specs.LinuxNamespaceType
-	switch {
-	case slices.Contains(ipcSysctls, key), strings.HasPrefix(key, "fs.mqueue."):
-		need = specs.IPCNamespace
-	case strings.HasPrefix(key, "net."):
-		need = specs.NetworkNamespace
-	case key == "kernel.hostname", key == "kernel.domainname":
-		need = specs.UTSNamespace
-	default:
+	need, ok := SysctlNamespace(key)
+	if !ok {
 		return fmt.Errorf("linux.sysctl %q is not isolated by any namespace: setting it would change the host", key)
 	}
 	if !hasNS(need) {
 		return fmt.Errorf("linux.sysctl %q needs a %s namespace, which linux.namespaces lacks", key, need)
 	}
 	return nil
+}
+
+// SysctlNamespace returns the namespace that isolates the sysctl key, or
+// false if none does.
+func SysctlNamespace(key string) (specs.LinuxNamespaceType, bool) {
+	switch {
+	case slices.Contains(ipcSysctls, key), strings.HasPrefix(key, "fs.mqueue."):
+		return specs.IPCNamespace, true
+	case strings.HasPrefix(key, "net."):
+		return specs.NetworkNamespace, true
+	case key == "kernel.hostname", key == "kernel.domainname":
+		return specs.UTSNamespace, true
+	}
+	return "", false
 }

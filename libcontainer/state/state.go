@@ -98,7 +98,45 @@ func Open(root string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("open state root: %w", err)
 	}
-	return &Store{root: abs}, nil
+	// The store keeps the resolved path: a symlink on the way, which its
+	// owner could point elsewhere later, is followed once, here.
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open state root: %w", err)
+	}
+	if err := checkPrivate(real); err != nil {
+		return nil, fmt.Errorf("open state root %q: %w", root, err)
+	}
+	return &Store{root: real}, nil
+}
+
+// checkPrivate refuses a state root that a user other than the caller (or
+// root) could change: whoever can write into it, or replace it or a
+// directory above it, can plant a container there whose state and config
+// berth trusts, such as a poststop hook that `delete` runs as root. So
+// the root must belong to the caller and be writable by no one else, and
+// every directory above it must belong to the caller or root and be
+// writable by no one else unless it is sticky (as /tmp is), where others
+// cannot rename or remove what they do not own. root has no symlinks.
+func checkPrivate(root string) error {
+	euid := uint32(os.Geteuid())
+	for dir := root; ; dir = filepath.Dir(dir) {
+		var st unix.Stat_t
+		if err := unix.Lstat(dir, &st); err != nil {
+			return &os.PathError{Op: "lstat", Path: dir, Err: err}
+		}
+		switch {
+		case dir == root && st.Uid != euid:
+			return fmt.Errorf("%s belongs to uid %d, not to this user (uid %d): that user could plant containers in it", dir, st.Uid, euid)
+		case st.Uid != euid && st.Uid != 0:
+			return fmt.Errorf("%s belongs to uid %d: that user could replace the state root inside it", dir, st.Uid)
+		case st.Mode&0o022 != 0 && (dir == root || st.Mode&unix.S_ISVTX == 0):
+			return fmt.Errorf("%s is writable by group or others (mode %04o): they could plant containers in it", dir, st.Mode&0o7777)
+		}
+		if dir == "/" {
+			return nil
+		}
+	}
 }
 
 // Root returns the absolute path of the store's root directory.

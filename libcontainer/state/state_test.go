@@ -94,6 +94,99 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// TestOpenRefusesRootOthersControl checks that a state root another user
+// could write, or could swap, is refused: a local user who makes the
+// directory an admin later names with --root could plant a container in
+// it whose poststop hook `berth delete` runs as root.
+func TestOpenRefusesRootOthersControl(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give directories to another user")
+	}
+	const nobody = 65534
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) string // returns the --root
+		want  string
+	}{
+		{"root writable by others", func(t *testing.T, dir string) string {
+			root := filepath.Join(dir, "state")
+			mustMkdir(t, root, 0o777)
+			return root
+		}, "is writable by group or others (mode 0777)"},
+		{"root owned by another user", func(t *testing.T, dir string) string {
+			root := filepath.Join(dir, "state")
+			mustMkdir(t, root, 0o700)
+			mustChown(t, root, nobody)
+			return root
+		}, "belongs to uid 65534, not to this user (uid 0)"},
+		{"parent owned by another user", func(t *testing.T, dir string) string {
+			parent := filepath.Join(dir, "home")
+			mustMkdir(t, parent, 0o755)
+			mustChown(t, parent, nobody)
+			return filepath.Join(parent, "state")
+		}, "belongs to uid 65534: that user could replace the state root"},
+		{"parent writable by others, not sticky", func(t *testing.T, dir string) string {
+			parent := filepath.Join(dir, "shared")
+			mustMkdir(t, parent, 0o777)
+			return filepath.Join(parent, "state")
+		}, "is writable by group or others (mode 0777)"},
+		{"symlink to a directory of another user", func(t *testing.T, dir string) string {
+			theirs := filepath.Join(dir, "theirs")
+			mustMkdir(t, theirs, 0o700)
+			mustChown(t, theirs, nobody)
+			root := filepath.Join(dir, "state")
+			if err := os.Symlink(theirs, root); err != nil {
+				t.Fatal(err)
+			}
+			return root
+		}, "belongs to uid 65534"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			root := tc.setup(t, dir)
+			_, err := Open(root)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open(%s) = %v, want an error containing %q", root, err, tc.want)
+			}
+		})
+	}
+	t.Run("inside a sticky directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, os.ModeSticky|0o777); err != nil {
+			t.Fatal(err)
+		}
+		root := filepath.Join(dir, "state")
+		s, err := Open(root)
+		if err != nil {
+			t.Fatalf("Open(%s) under a sticky directory: %v", root, err)
+		}
+		if s.Root() != root {
+			t.Errorf("Root() = %q, want %q", s.Root(), root)
+		}
+	})
+}
+
+func mustMkdir(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Mkdir(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	// Mkdir's mode passes through the umask.
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustChown(t *testing.T, path string, uid int) {
+	t.Helper()
+	if err := os.Chown(path, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCreate(t *testing.T) {
 	s := openStore(t)
 	e := mustCreate(t, s, "web")
