@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -381,5 +382,42 @@ func TestStartContainerHookFiltered(t *testing.T) {
 	b.MustRun("run", "--bundle", bun.Dir, "rv-starthook")
 	if _, err := os.Stat(filepath.Join(bun.Rootfs(), "made-by-hook")); err == nil {
 		t.Error("the startContainer hook ran without the container's seccomp filter: its mkdir succeeded")
+	}
+}
+
+// A new time namespace's offsets are written to /proc/self/timens_offsets.
+// When the container joins a mount namespace by path, that /proc is the
+// namespace owner's to arrange: here another container's image makes it a
+// directory whose timens_offsets leads to a file of its choosing, which
+// berth, as root on the host, must not write.
+func TestTimeOffsetsNotThroughJoinedProc(t *testing.T) {
+	b := newBerth(t)
+	owner := newBundle(t, "sleep", "1000")
+	owner.Spec.Root.Readonly = false
+	owner.Spec.Mounts = slices.DeleteFunc(owner.Spec.Mounts, func(m specs.Mount) bool { return m.Type == "proc" })
+	owner.Spec.Linux.MaskedPaths, owner.Spec.Linux.ReadonlyPaths = nil, nil
+	if err := os.MkdirAll(filepath.Join(owner.Rootfs(), "proc", "self"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(owner.Rootfs(), "victim")
+	writeFile(t, victim, "untouched\n")
+	if err := os.Symlink("/victim", filepath.Join(owner.Rootfs(), "proc", "self", "timens_offsets")); err != nil {
+		t.Fatal(err)
+	}
+	startDetached(t, b, owner, "tns-owner")
+
+	bun := newBundle(t, "true")
+	for i, ns := range bun.Spec.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			bun.Spec.Linux.Namespaces[i].Path = "/proc/" + itoa(b.State("tns-owner").Pid) + "/ns/mnt"
+		}
+	}
+	bun.Spec.Linux.Namespaces = append(bun.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+	bun.Spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1000000}}
+	bun.Save(t)
+	r := b.RunContainer(bun, "tns-joiner")
+	t.Logf("run: %v", r)
+	if data, _ := os.ReadFile(victim); string(data) != "untouched\n" {
+		t.Errorf("berth wrote the time offsets through the joined namespace's /proc: the file now holds %q", data)
 	}
 }
