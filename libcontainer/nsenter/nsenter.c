@@ -107,19 +107,22 @@ static void setup_userns(void)
 		fail("become root in the user namespace");
 }
 
-static void set_time_offsets(const char *spec)
+// set_time_offsets writes the offsets of the new time namespace to fd, the
+// process's timens_offsets, opened before any namespace was joined: after
+// joining a mount namespace by path, /proc is whatever that namespace's
+// owner put there, and a write through it could land on any file.
+static void set_time_offsets(int fd, const char *spec)
 {
 	long long ms, mns, bs, bns;
 	char buf[128];
-	int fd, n;
+	int n;
 
 	if (sscanf(spec, "%lld:%lld:%lld:%lld", &ms, &mns, &bs, &bns) != 4) {
 		errno = EINVAL;
 		fail("parse time offsets");
 	}
 	n = snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n", ms, mns, bs, bns);
-	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, n) != n)
+	if (write(fd, buf, n) != n)
 		fail("set time namespace offsets");
 	close(fd);
 }
@@ -128,7 +131,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 {
 	const char *env = getenv("_BERTH_NSENTER");
 	char *words, *word, *save = NULL;
-	int fork_needed = 0, exec_plan = 0, create_plan = 0;
+	int fork_needed = 0, exec_plan = 0, create_plan = 0, timens_fd = -1;
 
 	raise_timer_slack();
 	if (env == NULL)
@@ -139,6 +142,13 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	// Forked children inherit this.
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail("make init non-dumpable");
+	// The host's procfs, while this process is still in the host's mount
+	// namespace; the offsets are written once the time namespace exists.
+	if (strstr(env, "timens=") != NULL) {
+		timens_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (timens_fd < 0)
+			fail("open /proc/self/timens_offsets");
+	}
 	words = strdup(env);
 	if (words == NULL)
 		_exit(1);
@@ -176,7 +186,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		} else if (strcmp(word, "create") == 0) {
 			create_plan = 1;
 		} else if (strncmp(word, "timens=", 7) == 0) {
-			set_time_offsets(word + 7);
+			set_time_offsets(timens_fd, word + 7);
 		} else {
 			errno = EINVAL;
 			fail("unknown _BERTH_NSENTER word");
