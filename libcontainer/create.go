@@ -55,6 +55,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if err := checkCreatable(o.Spec); err != nil {
 		return nil, err
 	}
+	warnUnraisable(o.Spec.Process)
 	var cgroupsPath string
 	if o.Spec.Linux != nil {
 		cgroupsPath = o.Spec.Linux.CgroupsPath

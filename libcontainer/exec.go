@@ -86,6 +86,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err := checkProcessAttrs(o.Process, nil); err != nil {
 		return 0, err
 	}
+	warnUnraisable(o.Process)
 	if err := checkRlimits(o.Process.Rlimits); err != nil {
 		return 0, err
 	}

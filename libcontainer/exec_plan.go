@@ -94,6 +94,7 @@ func processPlan(p *specs.Process, l *specs.Linux, preserveFDs, fifoFD int) ([]b
 		b.u32(uint32(rlimitResources[r.Type]))
 		b.u64(r.Soft)
 		b.u64(r.Hard)
+		b.str(r.Type) // for errors
 	}
 	b.u32(uint32(len(insns)))
 	b.u32(scFlags)

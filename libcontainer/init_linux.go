@@ -169,8 +169,7 @@ func buildContainer(c rootfs.Config) (*rootfs.Pty, error) {
 	}
 	if err != nil {
 		if pty != nil {
-			pty.Master.Close()
-			pty.Slave.Close()
+			pty.Close()
 		}
 		return nil, err
 	}
@@ -256,7 +255,11 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	}
 	// The same for the check that cwd lies inside the container: getcwd
 	// may be filtered.
-	if err := checkCwd(p.Cwd); err != nil {
+	cwdEntered, err := enterCwd(p.Cwd, true)
+	if err != nil {
+		return err
+	}
+	if err := raiseHardRlimits(p.Rlimits); err != nil {
 		return err
 	}
 	sc, err := prepareSeccomp(b)
@@ -287,9 +290,10 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 		umask = int(*p.User.Umask)
 	}
 	unix.Umask(umask)
-	// Again, as the process's user: it must be allowed there.
-	if err := unix.Chdir(cwdOrRoot(p.Cwd)); err != nil {
-		return fmt.Errorf("chdir to cwd %q in the container: %w", p.Cwd, err)
+	if !cwdEntered {
+		if _, err := enterCwd(p.Cwd, false); err != nil {
+			return err
+		}
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
@@ -538,17 +542,26 @@ func setUser(p *specs.Process) error {
 	return caps.Apply()
 }
 
-// checkCwd changes to the process's working directory and checks that it
+// enterCwd changes to the process's working directory and checks that it
 // lies inside the container: a cwd reached through a leaked host fd would
-// show up as unreachable (CVE-2024-21626).
-func checkCwd(cwd string) error {
-	if err := unix.Chdir(cwdOrRoot(cwd)); err != nil {
-		return fmt.Errorf("chdir to cwd %q in the container: %w", cwd, err)
+// show up as unreachable (CVE-2024-21626). It runs first as root, before
+// the process takes its user, who need not be allowed to enter the
+// directory (runc does the same). When root may not enter it either (root
+// squashed on a network filesystem, an owner not mapped in the user
+// namespace) and orAsUser is set, it reports false and the caller tries
+// again as the user.
+func enterCwd(cwd string, orAsUser bool) (entered bool, err error) {
+	err = unix.Chdir(cwdOrRoot(cwd))
+	if orAsUser && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("chdir to cwd %q in the container: %w", cwd, err)
 	}
 	if _, err := unix.Getwd(); err != nil {
-		return fmt.Errorf("cwd %q is outside the container: %w", cwd, err)
+		return false, fmt.Errorf("cwd %q is outside the container: %w", cwd, err)
 	}
-	return nil
+	return true, nil
 }
 
 func cwdOrRoot(cwd string) string {

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/libcontainer/capabilities"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/lsm"
 	"github.com/berthrt/berth/libcontainer/procfs"
@@ -48,6 +51,14 @@ var ioprioClasses = map[specs.IOPriorityClass]int{
 var personalities = map[specs.LinuxPersonalityDomain]int{
 	specs.PerLinux:   0x0000,
 	specs.PerLinux32: 0x0008,
+}
+
+// warnUnraisable warns of the ambient capabilities of p that are not
+// permitted and inheritable: the process starts without them.
+func warnUnraisable(p *specs.Process) {
+	if names := capabilities.Unraisable(p.Capabilities); len(names) > 0 {
+		logrus.Warnf("ambient capabilities %s are not both permitted and inheritable: the process gets none of them", strings.Join(names, ", "))
+	}
 }
 
 // checkProcessAttrs rejects values the kernel would refuse or that berth

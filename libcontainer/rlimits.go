@@ -12,7 +12,11 @@ import (
 // RLIMIT_AS or RLIMIT_DATA set earlier would starve init's own Go runtime
 // (which reserves much address space) and libseccomp of memory. The parent
 // cannot do it with prlimit(2) once init has changed its uid, unless it has
-// CAP_SYS_RESOURCE.
+// CAP_SYS_RESOURCE. By then no one hears an error but the container's
+// stderr, so the one step of it the kernel may refuse, raising a hard
+// limit (without CAP_SYS_RESOURCE, or RLIMIT_NOFILE past fs.nr_open),
+// init takes early, while create still fails on it (raiseHardRlimits), as
+// runc's does.
 
 var rlimitResources = map[string]int{
 	"RLIMIT_AS":         unix.RLIMIT_AS,
@@ -58,6 +62,26 @@ func checkRlimits(limits []specs.POSIXRlimit) error {
 func setRlimits(limits []specs.POSIXRlimit) error {
 	for _, l := range limits {
 		if err := syscall.Setrlimit(rlimitResources[l.Type], &syscall.Rlimit{Cur: l.Soft, Max: l.Hard}); err != nil {
+			return fmt.Errorf("set %s to soft %d, hard %d: %w", l.Type, l.Soft, l.Hard, err)
+		}
+	}
+	return nil
+}
+
+// raiseHardRlimits raises, to the config's value, each hard limit that
+// limits set above the current one, keeping the soft limit; setRlimits
+// later sets both, which then only lowers.
+func raiseHardRlimits(limits []specs.POSIXRlimit) error {
+	for _, l := range limits {
+		resource := rlimitResources[l.Type]
+		var cur syscall.Rlimit
+		if err := syscall.Getrlimit(resource, &cur); err != nil {
+			return fmt.Errorf("read %s: %w", l.Type, err)
+		}
+		if l.Hard <= cur.Max {
+			continue
+		}
+		if err := syscall.Setrlimit(resource, &syscall.Rlimit{Cur: cur.Cur, Max: l.Hard}); err != nil {
 			return fmt.Errorf("set %s to soft %d, hard %d: %w", l.Type, l.Soft, l.Hard, err)
 		}
 	}

@@ -90,7 +90,34 @@ func New(c *specs.LinuxCapabilities) (*Set, error) {
 		}
 		*p.dst = caps
 	}
+	// Ambient capabilities the kernel would not raise are left out (see
+	// Unraisable).
+	s.ambient = slices.DeleteFunc(s.ambient, func(c capability.Cap) bool {
+		return !slices.Contains(s.inheritable, c) || !slices.Contains(s.permitted, c)
+	})
 	return &s, nil
+}
+
+// Unraisable names the ambient capabilities of c that are not both
+// permitted and inheritable. The kernel raises no such capability, and
+// New leaves them out rather than fail: `runc spec` writes ambient sets
+// that are not inheritable, and runc starts them, raising none of these
+// (newer runc warns, as berth's callers do with this list).
+func Unraisable(c *specs.LinuxCapabilities) []string {
+	if c == nil {
+		return nil
+	}
+	var names []string
+	for _, n := range c.Ambient {
+		if !containsName(c.Inheritable, n) || !containsName(c.Permitted, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+func containsName(set []string, name string) bool {
+	return slices.ContainsFunc(set, func(n string) bool { return strings.EqualFold(n, name) })
 }
 
 // ApplyBounding drops every capability outside the bounding set. It needs
@@ -124,8 +151,8 @@ func (s *Set) Apply() error {
 	if err := caps.Apply(capability.CAPS); err != nil {
 		return fmt.Errorf("set capabilities: %w", err)
 	}
-	// Ambient capabilities must also be permitted and inheritable; the
-	// kernel refuses the others, which is the error a user should see.
+	// New kept only ambient capabilities that are permitted and
+	// inheritable, which the kernel raises.
 	if err := caps.Apply(capability.AMBS); err != nil {
 		return fmt.Errorf("set ambient capabilities: %w", err)
 	}

@@ -23,7 +23,7 @@
 //	uid gid ngroups groups... umask
 //	bounding effective permitted inheritable ambient (u64 each)
 //	no_new_privs preserve_fds fifo_fd (NO_FIFO for an exec)
-//	nrlimits (resource soft(u64) hard(u64))...
+//	nrlimits (resource soft(u64) hard(u64) name)...
 //	ninsns seccomp_flags insns (8 bytes each)...
 //	cwd nargs args... nenv env...
 //
@@ -313,6 +313,53 @@ static void set_caps(uint64_t effective, uint64_t permitted, uint64_t inheritabl
 			failf("set ambient capabilities: %s", errstr(errno));
 }
 
+// enter_cwd changes to the process's working directory and checks that
+// it lies inside the container, as enterCwd does: one reached through a
+// leaked host fd reads as unreachable (CVE-2024-21626). Called as root
+// first, before the process takes its user; if root may not enter it and
+// or_as_user is set, it returns 0 and is called again as the user.
+static int enter_cwd(const char *cwd, int or_as_user)
+{
+	char buf[4096];
+
+	if (chdir(cwd[0] ? cwd : "/") < 0) {
+		if (or_as_user && (errno == EACCES || errno == EPERM))
+			return 0;
+		failf("chdir to cwd \"%s\" in the container: %s", cwd, errstr(errno));
+	}
+	if (syscall(SYS_getcwd, buf, sizeof(buf)) < 0)
+		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(errno));
+	if (buf[0] != '/') // "(unreachable)…"
+		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(ENOENT));
+	return 1;
+}
+
+struct plan_rlimit {
+	int resource;
+	struct rlimit limit;
+	char *name; // "RLIMIT_NOFILE"
+};
+
+// raise_hard_rlimits raises each hard limit the plan sets above the
+// current one, keeping the soft limit, as raiseHardRlimits does: the one
+// step of setting the rlimits the kernel may refuse, taken while the
+// parent still hears the error. They are set last, right before execve.
+static void raise_hard_rlimits(const struct plan_rlimit *rlimits, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct rlimit cur;
+		if (getrlimit(rlimits[i].resource, &cur) < 0)
+			failf("read %s: %s", rlimits[i].name, errstr(errno));
+		if (rlimits[i].limit.rlim_max <= cur.rlim_max)
+			continue;
+		cur.rlim_max = rlimits[i].limit.rlim_max;
+		if (setrlimit(rlimits[i].resource, &cur) < 0)
+			failf("set %s to soft %llu, hard %llu: %s", rlimits[i].name,
+			      (unsigned long long)rlimits[i].limit.rlim_cur,
+			      (unsigned long long)rlimits[i].limit.rlim_max, errstr(errno));
+	}
+}
+
 // die_from_signal ends a container's init, before it execs, on the signals
 // that end a Go process by default, as they ended the Go init. Without a
 // handler the init of a pid namespace ignores them, and `berth kill` of a
@@ -405,14 +452,12 @@ void berth_exec_plan(int fd, int create)
 	uint32_t preserve = read_u32();
 	uint32_t fifo = read_u32();
 	uint32_t nrlimits = read_u32();
-	struct {
-		int resource;
-		struct rlimit limit;
-	} *rlimits = xmalloc(nrlimits * sizeof(*rlimits));
+	struct plan_rlimit *rlimits = xmalloc(nrlimits * sizeof(*rlimits));
 	for (uint32_t i = 0; i < nrlimits; i++) {
 		rlimits[i].resource = read_u32();
 		rlimits[i].limit.rlim_cur = read_u64();
 		rlimits[i].limit.rlim_max = read_u64();
+		rlimits[i].name = read_str();
 	}
 	uint32_t ninsns = read_u32();
 	uint32_t seccomp_flags = read_u32();
@@ -423,8 +468,6 @@ void berth_exec_plan(int fd, int create)
 	char **env = read_strs();
 	if (args[0] == NULL)
 		failf("exec plan: no args");
-	const char *dir = cwd[0] ? cwd : "/";
-	char buf[4096];
 
 	prctl(PR_SET_NAME, "berth:init", 0, 0, 0);
 	if (setsid() < 0 && errno != EPERM)
@@ -434,14 +477,8 @@ void berth_exec_plan(int fd, int create)
 	// Every fd above the preserved ones closes at exec (CVE-2024-21626).
 	if (syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		failf("mark fds close-on-exec: %s", errstr(errno));
-	// The cwd must lie inside the container: one reached through a leaked
-	// host fd reads as unreachable.
-	if (chdir(dir) < 0)
-		failf("chdir to cwd \"%s\" in the container: %s", cwd, errstr(errno));
-	if (syscall(SYS_getcwd, buf, sizeof(buf)) < 0)
-		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(errno));
-	if (buf[0] != '/') // "(unreachable)…"
-		failf("cwd \"%s\" is outside the container: %s", cwd, errstr(ENOENT));
+	int cwd_entered = enter_cwd(cwd, 1);
+	raise_hard_rlimits(rlimits, nrlimits);
 	if (berth_caller_timer_slack != 0)
 		prctl(PR_SET_TIMERSLACK, berth_caller_timer_slack, 0, 0, 0);
 	// Without no_new_privs loading needs CAP_SYS_ADMIN, which the user
@@ -471,8 +508,8 @@ void berth_exec_plan(int fd, int create)
 		failf("clear keepcaps: %s", errstr(errno));
 	set_caps(effective, permitted, inheritable, ambient);
 	umask(mask);
-	if (chdir(dir) < 0)
-		failf("chdir to cwd \"%s\" in the container: %s", cwd, errstr(errno));
+	if (!cwd_entered)
+		enter_cwd(cwd, 0);
 	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		failf("set no_new_privs: %s", errstr(errno));
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
@@ -491,7 +528,9 @@ void berth_exec_plan(int fd, int create)
 	}
 	for (uint32_t i = 0; i < nrlimits; i++)
 		if (setrlimit(rlimits[i].resource, &rlimits[i].limit) < 0) {
-			dprintf(2, "berth: set rlimit %d: %s\n", rlimits[i].resource, errstr(errno));
+			dprintf(2, "berth: set %s to soft %llu, hard %llu: %s\n", rlimits[i].name,
+				(unsigned long long)rlimits[i].limit.rlim_cur,
+				(unsigned long long)rlimits[i].limit.rlim_max, errstr(errno));
 			_exit(1);
 		}
 	execve(path, args, env);

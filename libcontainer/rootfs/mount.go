@@ -19,14 +19,20 @@ import (
 // the set-up through a shared root cannot point a later step, such as
 // making the mount read-only, at another mount.
 
-// mountEntry performs one of the spec's mounts inside root.
-func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
+// mountEntry performs one of the spec's mounts inside root. A read-only
+// tmpfs is made writable, as runc makes it, so that the mount points of
+// later mounts, device nodes and the cwd can be made in it: mountEntry
+// returns it open, and Setup makes it read-only once the root is built.
+func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) (readonlyLater *os.File, err error) {
 	opts := parseMountOptions(m.Options)
 	if m.Type == "bind" {
 		opts.flags |= unix.MS_BIND
 	}
+	later := m.Type == "tmpfs" && !opts.isBind() && opts.flags&unix.MS_RDONLY != 0
+	if later {
+		opts.flags &^= unix.MS_RDONLY
+	}
 	var mnt int
-	var err error
 	switch {
 	case opts.isBind():
 		mnt, err = bindMount(root, m, tree, opts)
@@ -40,12 +46,15 @@ func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) error {
 		mnt, err = mountOther(root, m, withMountLabel(opts, m.Type, c.Spec), fsctx)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if tree == nil || mnt != int(tree.Fd()) {
-		defer unix.Close(mnt)
+	if err := setAfterAttach(mnt, opts); err != nil || !later {
+		if tree == nil || mnt != int(tree.Fd()) {
+			unix.Close(mnt)
+		}
+		return nil, err
 	}
-	return setAfterAttach(mnt, opts)
+	return os.NewFile(uintptr(mnt), "tmpfs on "+m.Destination), nil
 }
 
 // mountOther mounts a new filesystem (tmpfs, proc, sysfs, mqueue…) and
@@ -66,12 +75,7 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 	if err := checkMountPoint(root, target, m.Destination, m.Type); err != nil {
 		return -1, err
 	}
-	copyUp := CopiesUp(*m)
-	fresh := opts
-	if copyUp {
-		fresh.flags &^= unix.MS_RDONLY // read-only once filled
-	}
-	mnt, err := newMount(m.Type, m.Source, fresh, fsctx)
+	mnt, err := newMount(m.Type, m.Source, opts, fsctx)
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
@@ -81,8 +85,8 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 	if err != nil {
 		return -1, err
 	}
-	if copyUp {
-		err = fillTmpfs(mnt, target, opts.flags&unix.MS_RDONLY != 0)
+	if CopiesUp(*m) {
+		err = fillTmpfs(mnt, target)
 	}
 	if err == nil {
 		err = attach(mnt, target)
@@ -95,8 +99,9 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 }
 
 // fillTmpfs copies what the image has at the mount point into the new,
-// still detached tmpfs mnt (tmpcopyup), then makes it read-only if asked.
-func fillTmpfs(mnt int, target *os.File, readonly bool) error {
+// still detached tmpfs mnt (tmpcopyup); a read-only one is made read-only
+// later (see mountEntry).
+func fillTmpfs(mnt int, target *os.File) error {
 	under, err := openDirAt(int(target.Fd()), ".", unix.O_RDONLY)
 	if err != nil {
 		return fmt.Errorf("open the directory under the tmpfs: %w", err)
@@ -110,10 +115,7 @@ func fillTmpfs(mnt int, target *os.File, readonly bool) error {
 	if err := copyTree(under, top); err != nil {
 		return fmt.Errorf("tmpcopyup: %w", err)
 	}
-	if !readonly {
-		return nil
-	}
-	return setMountAttr(mnt, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make read-only")
+	return nil
 }
 
 // bindMount binds m.Source, or tree (a detached copy of it the parent

@@ -53,11 +53,17 @@ type Config struct {
 // Pty is a pseudo-terminal allocated in the container's devpts.
 type Pty struct{ Master, Slave *os.File }
 
+// Close closes both ends.
+func (p *Pty) Close() {
+	p.Master.Close()
+	p.Slave.Close()
+}
+
 // Setup builds the root filesystem from the config and makes it the calling
 // process's root; Finish completes it. It must run in a fresh mount namespace, with the current
 // directory at the bundle (relative bind sources resolve there). When the
 // process wants a terminal, it returns one, already bound to /dev/console.
-func Setup(c Config) (pty *Pty, err error) {
+func Setup(c Config) (_ *Pty, err error) {
 	s := c.Spec
 	propagation := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if s.Linux != nil && s.Linux.RootfsPropagation != "" {
@@ -76,9 +82,19 @@ func Setup(c Config) (pty *Pty, err error) {
 	}
 	defer root.Close()
 
+	var readonlyLater []*os.File
+	defer func() {
+		for _, mnt := range readonlyLater {
+			mnt.Close()
+		}
+	}()
 	for i := range s.Mounts {
-		if err := mountEntry(root, &s.Mounts[i], c.MountTrees[i], c); err != nil {
+		mnt, err := mountEntry(root, &s.Mounts[i], c.MountTrees[i], c)
+		if err != nil {
 			return nil, fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
+		}
+		if mnt != nil {
+			readonlyLater = append(readonlyLater, mnt)
 		}
 	}
 	if needsDev(s.Mounts) {
@@ -90,15 +106,14 @@ func Setup(c Config) (pty *Pty, err error) {
 			return nil, fmt.Errorf("set up /dev: %w", err)
 		}
 	}
+	var console *Pty
 	if s.Process != nil && s.Process.Terminal {
-		if pty, err = consolePty(root); err != nil {
+		if console, err = consolePty(root); err != nil {
 			return nil, err
 		}
 		defer func() {
 			if err != nil {
-				pty.Master.Close()
-				pty.Slave.Close()
-				pty = nil
+				console.Close()
 			}
 		}()
 	}
@@ -131,7 +146,13 @@ func Setup(c Config) (pty *Pty, err error) {
 			return nil, err
 		}
 	}
-	return pty, nil
+	// Through the mounts' fds: the paths may lead elsewhere by now.
+	for _, mnt := range readonlyLater {
+		if err := setMountAttr(int(mnt.Fd()), 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make "+mnt.Name()+" read-only"); err != nil {
+			return nil, err
+		}
+	}
+	return console, nil
 }
 
 // Finish applies what must come after the rest of the container's set-up
