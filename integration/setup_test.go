@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Container set-ups that runc 1.1.5 gets through and berth did not
@@ -227,14 +228,16 @@ func TestRlimitRefusedAtCreate(t *testing.T) {
 // With a user namespace, a bind source the container's root cannot reach
 // (below a directory only the host's root may enter) but the runtime can:
 // runc opens the source before its init enters the user namespace. berth
-// looked it up in init, as the container's root, and failed.
+// looked it up in init, as the container's root, and failed. The mounts
+// below a recursive bind stay locked, as when init looked the source up:
+// the container's root may not unmount one to see what it covers.
 func TestUsernsBindSourceOnlyHostRootReaches(t *testing.T) {
 	if why := unprivilegedUserns(); why != "" {
 		t.Skip(why)
 	}
 	b := newBerth(t)
 	private := filepath.Join(t.TempDir(), "private")
-	for _, dir := range []string{private, filepath.Join(private, "data")} {
+	for _, dir := range []string{private, filepath.Join(private, "data"), filepath.Join(private, "data", "sub")} {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -244,12 +247,19 @@ func TestUsernsBindSourceOnlyHostRootReaches(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(private, "data", "file"), "reached\n")
 	writeFile(t, filepath.Join(private, "single"), "a file\n")
-	bun := newBundle(t, "sh", "-c", "cat /data/file /single")
+	sub := filepath.Join(private, "data", "sub")
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(sub, unix.MNT_DETACH) })
+	bun := newBundle(t, "sh", "-c", "cat /data/file /single; umount /data/sub 2>&1; true")
 	userNamespace(bun, 100000)
 	openUp(t, bun, 100000)
-	addMount(bun, specs.Mount{Destination: "/data", Type: "bind", Source: filepath.Join(private, "data"), Options: []string{"rbind", "ro"}})
+	caps := []string{"CAP_SYS_ADMIN"}
+	bun.Spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
+	addMount(bun, specs.Mount{Destination: "/data", Type: "bind", Source: filepath.Join(private, "data"), Options: []string{"rbind"}})
 	addMount(bun, specs.Mount{Destination: "/single", Type: "bind", Source: filepath.Join(private, "single"), Options: []string{"bind", "ro"}})
-	runLikeRunc(t, b, bun, "sd-usernsbind", "reached\na file\n")
+	runLikeRunc(t, b, bun, "sd-usernsbind", "reached\na file\numount: can't unmount /data/sub: Invalid argument\n")
 
 	// A source that does not exist still fails create, naming it.
 	missing := filepath.Join(private, "missing")

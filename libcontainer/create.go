@@ -143,7 +143,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	defer closeAll(trees)
 	sync := newSyncPipe(parentEnd)
 	fromPlan := startsFromPlan(o, trees)
-	if fromPlan {
+	if fromPlan || len(bindSourcesFromParent(o.Spec)) > 0 {
 		// An init that is our child dies with the thread that started
 		// it (Pdeathsig): keep that thread from being the one
 		// onContainerThread locks and ends.
@@ -308,6 +308,10 @@ func awaitReady(sync *syncPipe, o CreateOptions, pid int) error {
 		switch m.Type {
 		case msgReady:
 			return nil
+		case msgBindSources:
+			if err := sendBindSources(sync, o.Spec, o.Bundle, pid, bindSourcesFromParent(o.Spec)); err != nil {
+				return err
+			}
 		case msgHooks:
 			if err := runCreateHooks(o.ID, o.Bundle, o.Spec, pid); err != nil {
 				return err

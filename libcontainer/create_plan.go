@@ -89,7 +89,7 @@ func buildFromParent(sync *syncPipe, o CreateOptions, pid, fifoFD int) error {
 	if procfs != nil {
 		defer procfs.Close()
 	}
-	err = onContainerThread(pid, func() error {
+	err = onContainerThread(pid, containerThreadNamespaces, func() error {
 		// Relative bind sources resolve in the bundle.
 		if err := unix.Chdir(o.Bundle); err != nil {
 			return fmt.Errorf("chdir to the bundle: %w", err)
@@ -178,11 +178,17 @@ func requestSetup(sync *syncPipe, o CreateOptions, cgroupNS, procfs bool) (*os.F
 	return nil, fmt.Errorf("protocol error: set-up answer %q with %d fds", buf[:n], len(fds))
 }
 
+// containerThreadNamespaces are the namespaces of a container's init
+// that the thread building its root filesystem joins.
+const containerThreadNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
+
 // onContainerThread runs f on a thread of this process that has joined
-// the mount, network, IPC, UTS and cgroup namespaces of process pid, with
-// a root and working directory of its own. The thread ends with f: nothing
-// else of this process ever runs in those namespaces.
-func onContainerThread(pid int, f func() error) error {
+// the namespaces flags (CLONE_NEW* bits) of process pid, with a root and
+// working directory of its own. The thread ends with f: nothing else of
+// this process ever runs in those namespaces. The caller must keep the
+// thread that started pid, whose death kills it, from being that thread
+// (runtime.LockOSThread).
+func onContainerThread(pid, flags int, f func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		// Never unlocked: the Go runtime ends a thread whose goroutine
@@ -199,7 +205,6 @@ func onContainerThread(pid int, f func() error) error {
 				return fmt.Errorf("open container init %d: %w", pid, err)
 			}
 			defer unix.Close(pidfd)
-			flags := unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP
 			if err := unix.Setns(pidfd, flags); err != nil {
 				return fmt.Errorf("join the namespaces of container init %d: %w", pid, err)
 			}

@@ -131,14 +131,20 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 			return nil, fmt.Errorf("join a new session keyring: %w", err)
 		}
 	}
+	sources, err := recvBindSources(sync, bindSourcesFromParent(s))
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(sources)
 	return buildContainer(rootfs.Config{
-		Spec:        s,
-		Rootfs:      b.Rootfs,
-		NoPivot:     b.NoPivot,
-		Hierarchies: hierarchies,
-		CgroupNS:    b.CgroupNS,
-		MountTrees:  mountTrees(b.MountFDs),
-		BeforePivot: func() error { return beforePivotHooks(sync, b) },
+		Spec:         s,
+		Rootfs:       b.Rootfs,
+		NoPivot:      b.NoPivot,
+		Hierarchies:  hierarchies,
+		CgroupNS:     b.CgroupNS,
+		MountTrees:   mountTrees(b.MountFDs),
+		MountSources: sources,
+		BeforePivot:  func() error { return beforePivotHooks(sync, b) },
 	})
 }
 

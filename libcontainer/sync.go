@@ -31,6 +31,10 @@ package libcontainer
 //	                               create_plan.go) or msgError, and the
 //	                               parent builds the root filesystem before
 //	                               it sends the plan
+//	init   → parent msgBindSources (only with a user namespace and bind
+//	                               mounts) open the bind sources
+//	parent → init   one byte per source (bindsources.go), carrying its
+//	                               O_PATH fd (SCM_RIGHTS)
 //	init   → parent msgHooks       (only if the config has prestart or
 //	                               createRuntime hooks) mounts are done,
 //	                               pivot_root is next: run the hooks
@@ -61,15 +65,16 @@ import (
 type msgType string
 
 const (
-	msgBootstrap msgType = "bootstrap"
-	msgExec      msgType = "exec"
-	msgReady     msgType = "ready"
-	msgError     msgType = "error"
-	msgPid       msgType = "pid"
-	msgIDMap     msgType = "idmap"
-	msgHooks     msgType = "hooks"
-	msgHooksDone msgType = "hooksDone"
-	msgGo        msgType = "go"
+	msgBootstrap   msgType = "bootstrap"
+	msgExec        msgType = "exec"
+	msgReady       msgType = "ready"
+	msgError       msgType = "error"
+	msgPid         msgType = "pid"
+	msgIDMap       msgType = "idmap"
+	msgHooks       msgType = "hooks"
+	msgHooksDone   msgType = "hooksDone"
+	msgBindSources msgType = "bindSources"
+	msgGo          msgType = "go"
 )
 
 // syncMsg is the single envelope for all messages; fields unused by a type

@@ -91,7 +91,7 @@ func mountHierarchy(target *os.File, h cgroups.Mount, ownNS bool, opts mountOpti
 		if h.Own == "" {
 			return -1, fmt.Errorf("cannot find this container's cgroup in %s", h.Mountpoint)
 		}
-		if mnt, err = cloneTree(h.Own, false); err == nil {
+		if mnt, err = cloneTree(h.Own, nil, false); err == nil {
 			if err = setBindFlags(mnt, opts.flags); err != nil {
 				unix.Close(mnt)
 			}

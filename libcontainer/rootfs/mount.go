@@ -23,7 +23,7 @@ import (
 // tmpfs is made writable, as runc makes it, so that the mount points of
 // later mounts, device nodes and the cwd can be made in it: mountEntry
 // returns it open, and Setup makes it read-only once the root is built.
-func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) (readonlyLater *os.File, err error) {
+func mountEntry(root *os.File, m *specs.Mount, tree, source *os.File, c Config) (readonlyLater *os.File, err error) {
 	opts := parseMountOptions(m.Options)
 	if m.Type == "bind" {
 		opts.flags |= unix.MS_BIND
@@ -35,7 +35,7 @@ func mountEntry(root *os.File, m *specs.Mount, tree *os.File, c Config) (readonl
 	var mnt int
 	switch {
 	case opts.isBind():
-		mnt, err = bindMount(root, m, tree, opts)
+		mnt, err = bindMount(root, m, tree, source, opts)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		mnt, err = mountCgroup(root, m, opts, c.Hierarchies, c.CgroupNS)
 	default:
@@ -80,7 +80,7 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
 		opts.flags |= unix.MS_BIND | unix.MS_REC
-		return bindOnto(target, "/sys", nil, opts)
+		return bindOnto(target, "/sys", nil, nil, opts)
 	}
 	if err != nil {
 		return -1, err
@@ -118,15 +118,25 @@ func fillTmpfs(mnt int, target *os.File) error {
 	return nil
 }
 
-// bindMount binds m.Source, or tree (a detached copy of it the parent
-// made), on m.Destination and returns the fd of the attached mount.
-func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) (int, error) {
-	fi, err := os.Stat(m.Source)
+// bindMount binds m.Source on m.Destination and returns the fd of the
+// attached mount: the source as tree (a detached copy of it the parent
+// made) or source (the parent's O_PATH handle of it) if not nil.
+func bindMount(root *os.File, m *specs.Mount, tree, source *os.File, opts mountOptions) (int, error) {
+	var st unix.Stat_t
+	var err error
+	switch {
+	case tree != nil:
+		err = unix.Fstat(int(tree.Fd()), &st)
+	case source != nil:
+		err = unix.Fstat(int(source.Fd()), &st)
+	default:
+		err = unix.Stat(m.Source, &st)
+	}
 	if err != nil {
-		return -1, fmt.Errorf("bind source: %w", err)
+		return -1, fmt.Errorf("bind source: %w", &os.PathError{Op: "stat", Path: m.Source, Err: err})
 	}
 	var target *os.File
-	if fi.IsDir() {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		target, err = mkdirInRoot(root, m.Destination)
 	} else {
 		target, err = mkfileInRoot(root, m.Destination)
@@ -138,17 +148,18 @@ func bindMount(root *os.File, m *specs.Mount, tree *os.File, opts mountOptions) 
 	if err := checkMountPoint(root, target, m.Destination, "bind"); err != nil {
 		return -1, err
 	}
-	return bindOnto(target, m.Source, tree, opts)
+	return bindOnto(target, m.Source, tree, source, opts)
 }
 
-// bindOnto binds source, or tree (a detached copy of it the parent made),
-// on target and returns the fd of the attached mount.
-func bindOnto(target *os.File, source string, tree *os.File, opts mountOptions) (int, error) {
+// bindOnto binds path, or tree (a detached copy of it the parent made),
+// or source (the parent's handle of it), on target and returns the fd of
+// the attached mount.
+func bindOnto(target *os.File, path string, tree, source *os.File, opts mountOptions) (int, error) {
 	var mnt int
 	var err error
 	if tree != nil {
 		mnt = int(tree.Fd())
-	} else if mnt, err = cloneTree(source, opts.flags&unix.MS_REC != 0); err != nil {
+	} else if mnt, err = cloneTree(path, source, opts.flags&unix.MS_REC != 0); err != nil {
 		return -1, err
 	}
 	// A bind keeps the flags of its source; any others in the options
@@ -168,16 +179,21 @@ func bindOnto(target *os.File, source string, tree *os.File, opts mountOptions) 
 	return mnt, nil
 }
 
-// cloneTree makes a detached bind mount of source (with the mounts below
-// it when recursive).
-func cloneTree(source string, recursive bool) (int, error) {
+// cloneTree makes a detached bind mount of path, or of what handle (if
+// not nil) is open on, with the mounts below it when recursive.
+func cloneTree(path string, handle *os.File, recursive bool) (int, error) {
+	dirfd, name := unix.AT_FDCWD, path
 	flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	if handle != nil {
+		dirfd, name = int(handle.Fd()), ""
+		flags |= unix.AT_EMPTY_PATH
+	}
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	mnt, err := unix.OpenTree(unix.AT_FDCWD, source, uint(flags))
+	mnt, err := unix.OpenTree(dirfd, name, uint(flags))
 	if err != nil {
-		return -1, fmt.Errorf("bind %s: %w", source, err)
+		return -1, fmt.Errorf("bind %s: %w", path, err)
 	}
 	return mnt, nil
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// the parent made, by index in Spec.Mounts: moved into place instead
 	// of bind-mounting the source.
 	MountTrees map[int]*os.File
+	// MountSources are O_PATH handles of bind mount sources, by index in
+	// Spec.Mounts, that the parent opened in this mount namespace: the
+	// mount behind each is cloned instead of looking the source up.
+	MountSources map[int]*os.File
 	// BeforePivot, if set, runs once the mounts are made, before the root
 	// is switched: where the spec's create hooks belong.
 	BeforePivot func() error
@@ -89,7 +93,7 @@ func Setup(c Config) (_ *Pty, err error) {
 		}
 	}()
 	for i := range s.Mounts {
-		mnt, err := mountEntry(root, &s.Mounts[i], c.MountTrees[i], c)
+		mnt, err := mountEntry(root, &s.Mounts[i], c.MountTrees[i], c.MountSources[i], c)
 		if err != nil {
 			return nil, fmt.Errorf("mount %s on %s: %w", s.Mounts[i].Source, s.Mounts[i].Destination, err)
 		}
