@@ -36,6 +36,19 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		libcontainer.Init()
 	}
+	app := newApp()
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Println("berth version " + c.App.Version) }
+	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
+		var exit exitCode
+		if errors.As(err, &exit) {
+			os.Exit(int(exit))
+		}
+		fatal(err)
+	}
+}
+
+// newApp returns berth's command line: global flags and commands.
+func newApp() *cli.App {
 	app := &cli.App{
 		Name:                   "berth",
 		Usage:                  "run OCI containers",
@@ -72,14 +85,8 @@ func main() {
 		// Errors are reported once, by main, in the configured format.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	cli.VersionPrinter = func(c *cli.Context) { fmt.Println("berth version " + c.App.Version) }
-	if err := app.Run(os.Args); err != nil {
-		var exit exitCode
-		if errors.As(err, &exit) {
-			os.Exit(int(exit))
-		}
-		fatal(err)
-	}
+	setupCommands(app.Commands)
+	return app
 }
 
 func versionString() string {
@@ -178,11 +185,9 @@ func openStore(c *cli.Context) (*state.Store, error) {
 	return state.Open(c.String("root"))
 }
 
-// requireID returns the single container id argument of a command.
+// requireID returns the container id, a command's first argument, which
+// checkOperands made sure is there.
 func requireID(c *cli.Context) (string, error) {
-	if c.NArg() < 1 {
-		return "", fmt.Errorf("%s: missing container id (usage: berth %s %s)", c.Command.Name, c.Command.Name, c.Command.ArgsUsage)
-	}
 	id := c.Args().First()
 	if err := state.ValidateID(id); err != nil {
 		return "", err
