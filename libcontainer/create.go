@@ -255,6 +255,11 @@ func checkCreatable(s *specs.Spec) error {
 	return nil
 }
 
+// sessionKeyring names the session keyring a container's init joins, as
+// runc names it. The prefix also keeps the name clear of those the kernel
+// reserves, which start with a dot, as a container id may.
+func sessionKeyring(id string) string { return "_ses." + id }
+
 // launched is a container's init as launchInit started it.
 type launched struct {
 	pid int

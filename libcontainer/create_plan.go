@@ -128,7 +128,7 @@ func requestSetup(sync *syncPipe, o CreateOptions, cgroupNS, procfs bool) (*os.F
 		flags |= setupProcFS
 	}
 	req.u32(flags)
-	keyring := o.ID
+	keyring := sessionKeyring(o.ID)
 	if o.NoNewKeyring {
 		keyring = ""
 	}

@@ -127,7 +127,7 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 		}
 	}
 	if !b.NoNewKeyring {
-		if _, err := unix.KeyctlJoinSessionKeyring(b.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+		if _, err := unix.KeyctlJoinSessionKeyring(sessionKeyring(b.ID)); err != nil && !errors.Is(err, unix.ENOSYS) {
 			return nil, fmt.Errorf("join a new session keyring: %w", err)
 		}
 	}
