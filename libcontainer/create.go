@@ -49,9 +49,17 @@ type CreateOptions struct {
 	SystemdCgroup bool
 }
 
+// ErrNotPrivileged means the caller may not create a container: that takes
+// root (CAP_SYS_ADMIN first of all), as berth does not run rootless
+// containers.
+var ErrNotPrivileged = errors.New("creating a container needs root (CAP_SYS_ADMIN)")
+
 // Create makes a container and leaves its init waiting for Start. On any
 // failure nothing is left behind: no process, cgroup or state directory.
 func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
+	if err := checkPrivileged(); err != nil {
+		return nil, err
+	}
 	if err := checkCreatable(o.Spec); err != nil {
 		return nil, err
 	}
@@ -227,6 +235,21 @@ func killFailedInit(pid int) {
 	// Reaped here only if it is our child (no pid namespace); otherwise
 	// whoever adopted it reaps it.
 	_, _ = unix.Wait4(pid, nil, unix.WNOHANG, nil)
+}
+
+// checkPrivileged refuses a caller without CAP_SYS_ADMIN up front: every
+// namespace and mount would fail with EPERM somewhere along the way, which
+// names a step and not the cause.
+func checkPrivileged() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("read berth's own capabilities: %w", err)
+	}
+	if data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0 {
+		return nil
+	}
+	return fmt.Errorf("%w, which uid %d does not have here; berth does not run rootless containers", ErrNotPrivileged, os.Geteuid())
 }
 
 // checkCreatable rejects configs that berth cannot run yet, before anything
