@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer"
 	"github.com/berthrt/berth/spec"
 )
@@ -49,10 +50,12 @@ func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle path: %w", err)
 	}
+	tr := trace.Start("create", id)
 	s, config, err := spec.Load(bundle)
 	if err != nil {
 		return nil, nil, err
 	}
+	tr.Stepf("config loaded from %s", bundle)
 	store, err := openStore(c)
 	if err != nil {
 		return nil, nil, err

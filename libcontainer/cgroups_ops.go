@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/cgroups/devices"
 	"github.com/berthrt/berth/libcontainer/cgroups/stats"
@@ -91,7 +92,9 @@ func (c *Container) savePaused(entry *state.Entry, paused bool) error {
 // rules cannot be changed this way and are ignored, as runc does. The
 // container's saved config is updated too, so that a later Update knows
 // the limits that depend on each other (swap on memory, quota on period).
-func (c *Container) Update(r *specs.LinuxResources) error {
+func (c *Container) Update(r *specs.LinuxResources) (err error) {
+	tr := trace.Start("update", c.p.ID)
+	defer func() { tr.End(err) }()
 	entry, err := c.store.Lock(c.p.ID)
 	if err != nil {
 		return err
@@ -117,11 +120,17 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if err := cg.Validate(&set); err != nil {
 		return fmt.Errorf("update container %q: %w", c.p.ID, err)
 	}
+	tr.Step("limits checked")
 	if err := cg.Set(&set); err != nil {
 		return fmt.Errorf("update container %q: %w", c.p.ID, err)
 	}
+	tr.Step("cgroup limits written")
 	spec.Linux.Resources = merged
-	return writeJSON(filepath.Join(entry.Dir(), configFileName), spec)
+	if err := writeJSON(filepath.Join(entry.Dir(), configFileName), spec); err != nil {
+		return err
+	}
+	tr.Step("config saved")
+	return nil
 }
 
 // Processes lists the pids, in the runtime's pid namespace, of every

@@ -13,9 +13,9 @@ import (
 
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/state"
@@ -57,6 +57,8 @@ var ErrNotPrivileged = errors.New("creating a container needs root (CAP_SYS_ADMI
 // Create makes a container and leaves its init waiting for Start. On any
 // failure nothing is left behind: no process, cgroup or state directory.
 func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
+	tr := trace.Start("create", o.ID)
+	defer func() { tr.End(err) }()
 	if err := checkPrivileged(); err != nil {
 		return nil, err
 	}
@@ -94,6 +96,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if agent != nil {
 		defer agent.Close()
 	}
+	tr.Step("config checked")
 	entry, err := store.Create(o.ID)
 	if err != nil {
 		return nil, err
@@ -130,9 +133,11 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	}
 
 	cg = newCg
+	tr.Step("state directory made")
 	if err := cg.Create(); err != nil {
 		return nil, err
 	}
+	tr.Step("cgroups made")
 
 	plan, err := planNamespaces(o.Spec)
 	if err != nil {
@@ -150,7 +155,13 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	}
 	defer closeAll(trees)
 	sync := newSyncPipe(parentEnd)
+	sync.trace = tr
 	fromPlan := startsFromPlan(o, trees)
+	if fromPlan {
+		tr.Step("init starts from a plan, without a Go init")
+	} else {
+		tr.Step("init starts as the Go init")
+	}
 	if fromPlan || len(bindSourcesFromParent(o.Spec)) > 0 {
 		// An init that is our child dies with the thread that started
 		// it (Pdeathsig): keep that thread from being the one
@@ -164,14 +175,16 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	pid = l.pid
+	tr.Stepf("init started: pid %d", pid)
 	if err := cg.Apply(pid); err != nil {
 		return nil, err
 	}
+	tr.Step("init placed in cgroups")
 	if err := cg.Set(resources); err != nil {
 		return nil, err
 	}
+	tr.Step("cgroup limits set")
 	if fromPlan {
-		logrus.Debugf("create %q: init starts from a plan, without a Go init", o.ID)
 		err = buildFromParent(sync, o, pid, l.fifoFD)
 	} else {
 		err = sync.sendBootstrap(msgBootstrap, &bootstrap{
@@ -194,6 +207,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 	if err := awaitReady(sync, o, pid); err != nil {
 		return nil, err
 	}
+	tr.Step("init ready, waiting for start")
 
 	_, start, err := procStat(pid)
 	if err != nil {
@@ -340,10 +354,12 @@ func awaitReady(sync *syncPipe, o CreateOptions, pid int) error {
 			if err := sendBindSources(sync, o.Spec, o.Bundle, pid, bindSourcesFromParent(o.Spec)); err != nil {
 				return err
 			}
+			sync.trace.Step("bind sources opened and sent")
 		case msgHooks:
 			if err := runCreateHooks(o.ID, o.Bundle, o.Spec, pid); err != nil {
 				return err
 			}
+			sync.trace.Step("prestart and createRuntime hooks run")
 			if err := sync.send(syncMsg{Type: msgHooksDone}); err != nil {
 				return err
 			}

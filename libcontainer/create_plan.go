@@ -89,6 +89,7 @@ func buildFromParent(sync *syncPipe, o CreateOptions, pid, fifoFD int) error {
 	if procfs != nil {
 		defer procfs.Close()
 	}
+	sync.trace.Step("set-up request answered")
 	err = onContainerThread(pid, containerThreadNamespaces, func() error {
 		// Relative bind sources resolve in the bundle.
 		if err := unix.Chdir(o.Bundle); err != nil {
@@ -106,12 +107,14 @@ func buildFromParent(sync *syncPipe, o CreateOptions, pid, fifoFD int) error {
 	if err != nil {
 		return err
 	}
+	sync.trace.Step("root filesystem built")
 	if err := setOOMScoreAdj(pid, s.Process); err != nil {
 		return err
 	}
 	if _, err := sync.f.Write(plan); err != nil {
 		return fmt.Errorf("send the init plan: %w", err)
 	}
+	sync.trace.Step("plan sent")
 	return nil
 }
 

@@ -8,9 +8,9 @@ import (
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 )
 
@@ -59,6 +59,8 @@ var nsTypes = []struct {
 // needs the caller to be a child subreaper (SetSubreaper), because the
 // process is the grandchild of the caller when it joins a pid namespace.
 func (c *Container) Exec(o ExecOptions) (_ int, err error) {
+	tr := trace.Start("exec", c.p.ID)
+	defer func() { tr.End(err) }()
 	st := c.Status()
 	switch {
 	case st == specs.StateCreated, st == specs.StateRunning:
@@ -118,6 +120,12 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	tr.Step("process checked")
+	if plan != nil {
+		tr.Step("the process starts from a plan, without a Go init")
+	} else {
+		tr.Step("the process starts through the Go init")
+	}
 
 	parentEnd, childEnd, err := socketPair()
 	if err != nil {
@@ -134,6 +142,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		sp.pass(envSeccompFD, agent)
 	}
 	sync := newSyncPipe(parentEnd)
+	sync.trace = tr
 	nsWords := fmt.Sprintf("sync=%d pidfd=%d:%x", syncFD, pidfdFD, flags)
 	if plan != nil {
 		nsWords += " exec"
@@ -143,6 +152,7 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 	}
+	tr.Stepf("process started: pid %d", pid)
 	defer func() {
 		// pid is never 0 here: kill(0) would signal our process group.
 		if err != nil {
@@ -154,15 +164,16 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		if err := joinCgroups(cgroupPaths, pid); err != nil {
 			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
+		tr.Step("joined cgroups")
 	}
 	if plan != nil {
-		logrus.Debugf("exec in container %q: the process starts from a plan, without a Go init", c.p.ID)
 		if err := setOOMScoreAdj(pid, o.Process); err != nil {
 			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
 		if _, err := parentEnd.Write(plan); err != nil {
 			return 0, fmt.Errorf("exec in container %q: send the exec plan: %w", c.p.ID, err)
 		}
+		tr.Step("plan sent")
 	} else if err := sync.sendBootstrap(msgExec, &execBootstrap{
 		ID:            c.p.ID,
 		Process:       o.Process,
@@ -180,10 +191,12 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 		}
 		return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 	}
+	tr.Step("process ready")
 	if joinLate {
 		if err := joinCgroups(cgroupPaths, pid); err != nil {
 			return 0, fmt.Errorf("exec in container %q: %w", c.p.ID, err)
 		}
+		tr.Step("joined cgroups, frozen")
 		if err := sync.send(syncMsg{Type: msgGo}); err != nil {
 			return 0, err
 		}

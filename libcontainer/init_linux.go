@@ -46,6 +46,7 @@ func Init() {
 		os.Exit(1)
 	}
 	sync := newSyncPipe(pipe)
+	sync.debug = os.Getenv(envDebug) == "1"
 	if err := initContainer(sync); err != nil {
 		// The parent turns this into the user-facing error.
 		_ = sync.send(syncMsg{Type: msgError, Error: err.Error()})
@@ -71,6 +72,7 @@ func initContainer(sync *syncPipe) error {
 	if err != nil {
 		return err
 	}
+	sync.logStep("bootstrap received")
 	// A session of its own: nsenter may have forked the process out of
 	// the one the parent started it in.
 	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
@@ -136,7 +138,7 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 		return nil, err
 	}
 	defer closeAll(sources)
-	return buildContainer(rootfs.Config{
+	pty, err := buildContainer(rootfs.Config{
 		Spec:         s,
 		Rootfs:       b.Rootfs,
 		NoPivot:      b.NoPivot,
@@ -146,6 +148,10 @@ func setupContainer(sync *syncPipe, b *bootstrap) (*rootfs.Pty, error) {
 		MountSources: sources,
 		BeforePivot:  func() error { return beforePivotHooks(sync, b) },
 	})
+	if err == nil {
+		sync.logStep("root filesystem built")
+	}
+	return pty, err
 }
 
 // cgroupHierarchies returns the host's cgroup hierarchies and the cgroups
@@ -209,7 +215,11 @@ func beforePivotHooks(sync *syncPipe, b *bootstrap) error {
 	if s.Hooks == nil || len(s.Hooks.CreateContainer) == 0 {
 		return nil
 	}
-	return hooks.RunAll("createContainer", s.Hooks.CreateContainer, ociState(b.ID, b.Bundle, s, specs.StateCreating, b.Pid))
+	if err := hooks.RunAll("createContainer", s.Hooks.CreateContainer, ociState(b.ID, b.Bundle, s, specs.StateCreating, b.Pid)); err != nil {
+		return err
+	}
+	sync.logStep("createContainer hooks run")
+	return nil
 }
 
 // startProcess gives the calling process the attributes of the spec's
@@ -310,6 +320,7 @@ func startProcess(sync *syncPipe, b *bootstrap, fifo *os.File, pty *rootfs.Pty) 
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear parent death signal: %w", err)
 	}
+	sync.logStep("process set up")
 	if err := sync.send(syncMsg{Type: msgReady}); err != nil {
 		return err
 	}

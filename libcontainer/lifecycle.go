@@ -10,12 +10,15 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/state"
 )
 
 // Start releases a created container's init to exec the user's process.
-func (c *Container) Start() error {
+func (c *Container) Start() (err error) {
+	tr := trace.Start("start", c.p.ID)
+	defer func() { tr.End(err) }()
 	entry, err := c.store.Lock(c.p.ID)
 	if err != nil {
 		return err
@@ -38,12 +41,14 @@ func (c *Container) Start() error {
 	}
 	_, err = unix.Write(fd, []byte{0})
 	if err == nil {
+		tr.Step("init released")
 		err = awaitExec(fd)
 	}
 	unix.Close(fd)
 	if err != nil {
 		return fmt.Errorf("release init of %q: %w", c.p.ID, err)
 	}
+	tr.Step("process running")
 	if err := os.Remove(fifoPath); err != nil {
 		return fmt.Errorf("remove exec fifo of %q: %w", c.p.ID, err)
 	}
@@ -54,6 +59,7 @@ func (c *Container) Start() error {
 		}
 		if s.Hooks.Poststart != nil {
 			runWarnHooks("poststart", s.Hooks.Poststart, ociState(c.p.ID, c.p.Bundle, s, specs.StateRunning, c.p.InitPid))
+			tr.Step("poststart hooks run")
 		}
 	}
 	return nil
@@ -84,7 +90,9 @@ func (c *Container) Wait() (unix.WaitStatus, error) {
 
 // Signal sends sig to the container's init, or with all to every process in
 // its cgroup.
-func (c *Container) Signal(sig unix.Signal, all bool) error {
+func (c *Container) Signal(sig unix.Signal, all bool) (err error) {
+	tr := trace.Start("kill", c.p.ID)
+	defer func() { tr.End(err) }()
 	st := c.Status()
 	// With --all a stopped container may still hold processes: without a
 	// pid namespace they outlive init.
@@ -99,9 +107,14 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		if err := signalCgroup(cg, sig); err != nil {
 			return fmt.Errorf("signal container %q: %w", c.p.ID, err)
 		}
+		tr.Stepf("signal %d sent to every process of its cgroup", sig)
 		return nil
 	}
-	return c.signalInit(sig)
+	if err := c.signalInit(sig); err != nil {
+		return err
+	}
+	tr.Stepf("signal %d sent to init", sig)
+	return nil
 }
 
 // signalCgroup sends sig to every process in cg. A pid read from the
@@ -195,7 +208,9 @@ func (c *Container) openInit() (int, error) {
 // is set, in which case it is killed first; a created one is killed, as
 // runc does. With force an unknown id is not an error, so that engines can
 // repeat a delete safely.
-func Delete(store *state.Store, id string, force bool) error {
+func Delete(store *state.Store, id string, force bool) (err error) {
+	tr := trace.Start("delete", id)
+	defer func() { tr.End(err) }()
 	entry, err := store.Lock(id)
 	if err != nil {
 		if force && errors.Is(err, state.ErrNotExist) {
@@ -212,16 +227,17 @@ func Delete(store *state.Store, id string, force bool) error {
 		// A create that crashed before saving its state: nothing runs.
 		c.p.ID = id
 	}
-	return c.destroy(entry, force)
+	return c.destroy(entry, force, tr)
 }
 
-func (c *Container) destroy(entry *state.Entry, force bool) error {
+func (c *Container) destroy(entry *state.Entry, force bool, tr *trace.Trace) error {
 	switch st := c.Status(); st {
 	case specs.StateStopped, specs.StateCreating:
 	case specs.StateCreated:
 		if err := c.kill(); err != nil {
 			return err
 		}
+		tr.Step("init killed")
 	default:
 		if !force {
 			return fmt.Errorf("cannot delete container %q: it is %s (stop it first or use --force)", c.p.ID, st)
@@ -229,6 +245,7 @@ func (c *Container) destroy(entry *state.Entry, force bool) error {
 		if err := c.kill(); err != nil {
 			return err
 		}
+		tr.Step("init killed")
 	}
 	if len(c.p.CgroupPaths) > 0 {
 		cg, err := c.cgroup()
@@ -243,14 +260,20 @@ func (c *Container) destroy(entry *state.Entry, force bool) error {
 		if err := cg.Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup of container %q: %w", c.p.ID, err)
 		}
+		tr.Step("cgroups removed")
 	}
 	if c.p.HasHooks {
 		// The config goes with the state directory: read it first.
 		if sp, err := c.Spec(); err == nil && sp.Hooks.Poststop != nil {
 			runWarnHooks("poststop", sp.Hooks.Poststop, ociState(c.p.ID, c.p.Bundle, sp, specs.StateStopped, 0))
+			tr.Step("poststop hooks run")
 		}
 	}
-	return entry.Remove()
+	if err := entry.Remove(); err != nil {
+		return err
+	}
+	tr.Step("state removed")
+	return nil
 }
 
 // kill SIGKILLs init (and with it the whole pid namespace) and, if

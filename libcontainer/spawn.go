@@ -51,6 +51,9 @@ const envNsenter = "_BERTH_NSENTER"
 // caller's grandchild, which only a child subreaper can wait for.
 func (s *spawn) launch(sync *syncPipe, nsWords string, l *specs.Linux, dir string, stdin, stdout, stderr *os.File) (int, error) {
 	s.env = append(s.env, envNsenter+"="+nsWords)
+	if sync.trace.On() {
+		s.env = append(s.env, envDebug+"=1")
+	}
 	cmd, err := s.start(dir, stdin, stdout, stderr, &syscall.SysProcAttr{
 		Setsid: true,
 		// If the parent dies during set-up, so does the child; init clears

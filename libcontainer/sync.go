@@ -49,6 +49,13 @@ package libcontainer
 //
 // If the other side dies without a message the parent sees EOF and reports
 // that.
+//
+// When the parent logs at debug level it sets _BERTH_DEBUG=1 in the child's
+// environment, and the child (the constructor, the plan's C code and the Go
+// init alike) reports its steps as msgLog messages, {"type":"log","msg":…},
+// which the parent logs among its own as it reads: any number before the
+// child's last message, except between the pid report and the answer to a
+// set-up request, which the parent reads as raw bytes.
 
 import (
 	"encoding/json"
@@ -59,6 +66,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/spec"
 )
 
@@ -75,7 +83,11 @@ const (
 	msgHooksDone   msgType = "hooksDone"
 	msgBindSources msgType = "bindSources"
 	msgGo          msgType = "go"
+	msgLog         msgType = "log"
 )
+
+// envDebug, set to "1", asks the child for msgLog messages.
+const envDebug = "_BERTH_DEBUG"
 
 // syncMsg is the single envelope for all messages; fields unused by a type
 // stay empty. The bootstrap is encoded on its own, as a bootstrap or an
@@ -88,6 +100,7 @@ type syncMsg struct {
 	Bootstrap json.RawMessage `json:"bootstrap,omitempty"`
 	Error     string          `json:"error,omitempty"`
 	Pid       int             `json:"pid,omitempty"`
+	Msg       string          `json:"msg,omitempty"` // a step of the child, for msgLog
 }
 
 // bootstrap is everything init needs to build the container.
@@ -148,6 +161,10 @@ type syncPipe struct {
 	f   *os.File
 	enc *json.Encoder
 	dec *json.Decoder
+	// trace, in the parent, logs the child's steps among its own.
+	trace *trace.Trace
+	// debug, in the child, has it send its steps (see envDebug).
+	debug bool
 }
 
 func newSyncPipe(f *os.File) *syncPipe {
@@ -222,19 +239,35 @@ func (p *syncPipe) recv(want msgType) (*syncMsg, error) {
 }
 
 // recvAny reads the next message of any type but msgError, which it
-// returns as an error; want names what the caller waits for, for errors.
+// returns as an error, and msgLog, which it logs; want names what the
+// caller waits for, for errors.
 func (p *syncPipe) recvAny(want msgType) (*syncMsg, error) {
-	var m syncMsg
-	if err := p.dec.Decode(&m); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, errPeerGone
+	for {
+		var m syncMsg
+		if err := p.dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, errPeerGone
+			}
+			return nil, fmt.Errorf("read %s message: %w", want, err)
 		}
-		return nil, fmt.Errorf("read %s message: %w", want, err)
+		switch m.Type {
+		case msgLog:
+			p.trace.Step("init: " + m.Msg)
+		case msgError:
+			return nil, errors.New(m.Error)
+		default:
+			return &m, nil
+		}
 	}
-	if m.Type == msgError {
-		return nil, errors.New(m.Error)
+}
+
+// logStep sends the parent a step of the child, when it asked for them.
+// A failed send does not fail the child: the parent sees what went wrong
+// in the messages that follow.
+func (p *syncPipe) logStep(what string) {
+	if p.debug {
+		_ = p.send(syncMsg{Type: msgLog, Msg: what})
 	}
-	return &m, nil
 }
 
 // awaitPid follows the nsenter constructor's messages until it reports the

@@ -65,6 +65,8 @@
 #define NO_FIFO 0xffffffffU
 
 extern unsigned long berth_caller_timer_slack;
+extern int berth_debug;
+void berth_debugf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int planfd;
 
@@ -100,16 +102,16 @@ static const char *errstr(int e)
 	return buf;
 }
 
-// report sends a sync protocol message: {"type":TYPE} or, with a message,
-// {"type":"error","error":MSG}, the message escaped for JSON.
-static void report_error(const char *msg)
+// send_text sends the sync protocol message {"type":TYPE,"KEY":TEXT} on
+// fd, TEXT escaped for JSON.
+static void send_text(int fd, const char *type, const char *key, const char *text)
 {
 	char buf[4096];
 	size_t n = 0;
 
-	n += snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"error\":\"");
-	for (; *msg && n < sizeof(buf) - 8; msg++) {
-		unsigned char c = *msg;
+	n += snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"%s\":\"", type, key);
+	for (; *text && n < sizeof(buf) - 8; text++) {
+		unsigned char c = *text;
 		if (c == '"' || c == '\\') {
 			buf[n++] = '\\';
 			buf[n++] = c;
@@ -120,7 +122,27 @@ static void report_error(const char *msg)
 		}
 	}
 	n += snprintf(buf + n, sizeof(buf) - n, "\"}\n");
-	(void)!write(planfd, buf, n);
+	(void)!write(fd, buf, n);
+}
+
+static void report_error(const char *msg)
+{
+	send_text(planfd, "error", "error", msg);
+}
+
+// berth_debugf sends the parent a step of this process, when it asked for
+// them (_BERTH_DEBUG, see libcontainer/sync.go).
+void berth_debugf(int fd, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!berth_debug)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	send_text(fd, "log", "msg", msg);
 }
 
 static void failf(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -468,6 +490,7 @@ void berth_exec_plan(int fd, int create)
 	char **env = read_strs();
 	if (args[0] == NULL)
 		failf("exec plan: no args");
+	berth_debugf(planfd, "plan received");
 
 	prctl(PR_SET_NAME, "berth:init", 0, 0, 0);
 	if (setsid() < 0 && errno != EPERM)
@@ -514,6 +537,10 @@ void berth_exec_plan(int fd, int create)
 		failf("set no_new_privs: %s", errstr(errno));
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		failf("clear parent death signal: %s", errstr(errno));
+	if (fifo != NO_FIFO)
+		berth_debugf(planfd, "plan applied, waiting for start");
+	else
+		berth_debugf(planfd, "plan applied, about to exec %s", path);
 	static const char ready[] = "{\"type\":\"ready\"}\n";
 	if (write(planfd, ready, sizeof(ready) - 1) != sizeof(ready) - 1)
 		_exit(1);

@@ -48,6 +48,11 @@
 static int syncfd = 2;
 
 void berth_exec_plan(int fd, int create) __attribute__((noreturn));
+void berth_debugf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// berth_debug is set when the parent asked for this process's steps
+// (_BERTH_DEBUG, see libcontainer/sync.go); berth_debugf sends them.
+int berth_debug;
 
 // A berth process lives for milliseconds and spends them in system calls,
 // and all that time the Go runtime's monitor thread (sysmon) wakes every
@@ -92,6 +97,26 @@ static int ns_type(int fd)
 	return type;
 }
 
+// ns_names names the namespaces of CLONE_NEW* flags, for a debug line.
+static const char *ns_names(unsigned long flags)
+{
+	static const struct {
+		unsigned long flag;
+		const char *name;
+	} names[] = {
+		{CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mnt"}, {CLONE_NEWPID, "pid"}, {CLONE_NEWNET, "net"},
+		{CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"}, {CLONE_NEWCGROUP, "cgroup"}, {CLONE_NEWTIME, "time"},
+	};
+	static char buf[64];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].flag)
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", names[i].name);
+	return buf;
+}
+
 static void setup_userns(void)
 {
 	char ack;
@@ -105,6 +130,7 @@ static void setup_userns(void)
 	// Become the namespace's root, whatever the host ids map to.
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		fail("become root in the user namespace");
+	berth_debugf(syncfd, "made a user namespace; the parent wrote its id maps");
 }
 
 // set_time_offsets writes the offsets of the new time namespace to fd, the
@@ -125,6 +151,7 @@ static void set_time_offsets(int fd, const char *spec)
 	if (write(fd, buf, n) != n)
 		fail("set time namespace offsets");
 	close(fd);
+	berth_debugf(syncfd, "set the time namespace's clock offsets");
 }
 
 __attribute__((constructor)) static void berth_nsenter(void)
@@ -136,6 +163,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 	raise_timer_slack();
 	if (env == NULL)
 		return;
+	berth_debug = getenv("_BERTH_DEBUG") != NULL;
 	// Until it execs the container's process, init holds host fds and
 	// runs berth's binary: from the first instruction, nothing in the
 	// container may ptrace it or open its /proc files (CVE-2016-9962).
@@ -162,12 +190,16 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			if (flags != 0 && setns(fd, (int)flags) < 0)
 				fail("join the container's namespaces");
 			close(fd);
+			if (berth_debug)
+				berth_debugf(syncfd, "joined the namespaces of the container's init: %s", ns_names(flags));
 			fork_needed |= (flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
 		} else if (sscanf(word, "join=%d", &fd) == 1) {
 			int type = ns_type(fd);
 			if (setns(fd, 0) < 0)
 				fail("join a namespace given by path");
 			close(fd);
+			if (berth_debug)
+				berth_debugf(syncfd, "joined the %s namespace given by path", ns_names(type));
 			fork_needed |= (type & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
 		} else if (sscanf(word, "unshare=%lx", &flags) == 1) {
 			if (flags & CLONE_NEWUSER)
@@ -175,6 +207,8 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			flags &= ~(unsigned long)CLONE_NEWUSER;
 			if (flags != 0 && unshare((int)flags) < 0)
 				fail("unshare namespaces");
+			if (berth_debug && flags != 0)
+				berth_debugf(syncfd, "made namespaces: %s", ns_names(flags));
 			fork_needed |= (flags & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
 		} else if (sscanf(word, "hold=%d", &fd) == 1) {
 			char c;
@@ -201,6 +235,7 @@ __attribute__((constructor)) static void berth_nsenter(void)
 		if (pid < 0)
 			fail("fork into the container's pid namespace");
 		if (pid > 0) {
+			berth_debugf(syncfd, "forked: pid %d goes on in the new pid or time namespace", pid);
 			dprintf(syncfd, "{\"type\":\"pid\",\"pid\":%d}\n", pid);
 			_exit(0);
 		}
