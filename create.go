@@ -8,8 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer"
+	"github.com/berthrt/berth/libcontainer/trace"
 	"github.com/berthrt/berth/spec"
 )
 

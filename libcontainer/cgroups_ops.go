@@ -9,11 +9,11 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berthrt/berth/internal/trace"
 	"github.com/berthrt/berth/libcontainer/cgroups"
 	"github.com/berthrt/berth/libcontainer/cgroups/devices"
 	"github.com/berthrt/berth/libcontainer/cgroups/stats"
 	"github.com/berthrt/berth/libcontainer/state"
+	"github.com/berthrt/berth/libcontainer/trace"
 )
 
 // errNoCgroup is returned for a container whose state records no cgroup,

@@ -66,7 +66,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/berthrt/berth/internal/trace"
+	"github.com/berthrt/berth/libcontainer/trace"
 	"github.com/berthrt/berth/spec"
 )
 
