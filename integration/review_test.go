@@ -421,3 +421,49 @@ func TestTimeOffsetsNotThroughJoinedProc(t *testing.T) {
 		t.Errorf("berth wrote the time offsets through the joined namespace's /proc: the file now holds %q", data)
 	}
 }
+
+// A process berth starts in a container must not hold its caller's
+// session keyring, or the keys an engine or an admin keeps there are the
+// container's to read: runc's exec joins a keyring of the container's, as
+// init does. Both exec paths: from a plan, and through the Go init (a
+// user given by name needs it).
+func TestExecLeavesCallersKeyring(t *testing.T) {
+	b := newBerth(t)
+	bun := newBundle(t, "sleep", "1000")
+	withHostile(t, bun)
+	startDetached(t, b, bun, "keys")
+	hostile := tool(t, "./hostile")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		fromPlan bool
+	}{
+		{"from a plan", nil, true},
+		{"through the Go init", []string{"--user", "root"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"with-key", "berth-test-secret", b.Binary, "--root", b.Root, "--debug", "exec"}, tc.args...)
+			cmd := exec.Command(hostile, append(args, "keys", "hostile", "read-key", "berth-test-secret")...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			done := make(chan struct{})
+			timer := time.AfterFunc(time.Minute, func() { _ = cmd.Process.Kill() })
+			out, err := cmd.Output()
+			timer.Stop()
+			close(done)
+			if err != nil {
+				t.Fatalf("exec: %v\n%s", err, stderr.String())
+			}
+			if fromPlan := strings.Contains(stderr.String(), "starts from a plan"); fromPlan != tc.fromPlan {
+				t.Fatalf("the exec did not take the path this case needs (from a plan: %v); log:\n%s", fromPlan, stderr.String())
+			}
+			t.Logf("in the container:\n%s", out)
+			if strings.Contains(string(out), "host secret") || strings.Contains(string(out), "host-berth-test-secret") {
+				t.Errorf("the exec'd process holds its caller's session keyring and read the caller's key")
+			}
+			if !strings.Contains(string(out), "session keyring: keyring;") {
+				t.Errorf("the exec'd process has no session keyring of its own to describe: %s", out)
+			}
+		})
+	}
+}

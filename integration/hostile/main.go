@@ -13,6 +13,10 @@
 //	                       its executable, try to make it writable from a
 //	                       user and mount namespace of its own, let berth
 //	                       exit and write to it; prints each step's result
+//	hostile with-key DESC CMD...  on the host: run CMD with a new session
+//	                       keyring that holds a user key DESC
+//	hostile read-key DESC  print the session keyring and the payload of the
+//	                       user key DESC it can find from there
 //
 // It is static, so that it runs in a busybox root.
 package main
@@ -23,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +72,13 @@ func main() {
 		}
 	case "unseal":
 		unseal(os.Args[2])
+	case "with-key":
+		if len(os.Args) < 4 {
+			usage()
+		}
+		withKey(os.Args[2], os.Args[3:])
+	case "read-key":
+		readKey(os.Args[2])
 	case "unseal-ns":
 		unsealInNamespaces(os.Args[2:])
 	default:
@@ -86,7 +98,7 @@ func exchange(a, b string) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: hostile exchange A B | hostile ptrace PID | hostile syscall NR... | hostile unseal HOLD")
+	fmt.Fprintln(os.Stderr, "usage: hostile exchange A B | hostile ptrace PID | hostile syscall NR... | hostile unseal HOLD | hostile with-key DESC CMD... | hostile read-key DESC")
 	os.Exit(2)
 }
 
@@ -246,4 +258,52 @@ func result(err error) string {
 	default:
 		return err.Error()
 	}
+}
+
+// withKey execs cmd with a session keyring of its own that holds a user
+// key desc, as a host process that has secrets in its keyring runs berth.
+func withKey(desc string, cmd []string) {
+	// Keyrings belong to a thread's credentials, and exec keeps this
+	// thread's.
+	runtime.LockOSThread()
+	if _, err := unix.KeyctlJoinSessionKeyring("host-" + desc); err != nil {
+		fmt.Fprintf(os.Stderr, "hostile: join a session keyring: %v\n", err)
+		os.Exit(1)
+	}
+	if _, err := unix.AddKey("user", desc, []byte("host secret"), unix.KEY_SPEC_SESSION_KEYRING); err != nil {
+		fmt.Fprintf(os.Stderr, "hostile: add key %s: %v\n", desc, err)
+		os.Exit(1)
+	}
+	path, err := exec.LookPath(cmd[0])
+	if err == nil {
+		err = unix.Exec(path, cmd, os.Environ())
+	}
+	fmt.Fprintf(os.Stderr, "hostile: exec %s: %v\n", cmd[0], err)
+	os.Exit(1)
+}
+
+// readKey prints the process's session keyring and what it can read of
+// the user key desc through it.
+func readKey(desc string) {
+	ring, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, unix.KEY_SPEC_SESSION_KEYRING)
+	fmt.Printf("session keyring: %s\n", orErr(ring, err))
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", desc, 0)
+	if err != nil {
+		fmt.Printf("key %s: %s\n", desc, result(err))
+		return
+	}
+	buf := make([]byte, 256)
+	n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+	if err != nil {
+		fmt.Printf("key %s: read: %s\n", desc, result(err))
+		return
+	}
+	fmt.Printf("key %s: %q\n", desc, buf[:n])
+}
+
+func orErr(s string, err error) string {
+	if err != nil {
+		return result(err)
+	}
+	return s
 }
