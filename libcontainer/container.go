@@ -42,6 +42,10 @@ type persisted struct {
 	// HasHooks spares start and delete reading the config when it has no
 	// hooks to run.
 	HasHooks bool `json:"hasHooks,omitempty"`
+	// NoNewKeyring: the container's processes keep their creator's
+	// session keyring (create --no-new-keyring); otherwise every process
+	// exec starts joins the container's own, as init did.
+	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
 }
 
 // summary is the part of the state that State reports and Status reads.

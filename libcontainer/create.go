@@ -227,6 +227,7 @@ func Create(store *state.Store, o CreateOptions) (c *Container, err error) {
 		CgroupPaths:        cg.Paths(),
 		PreexistingCgroups: cg.Preexisting(),
 		HasHooks:           hasHooks(o.Spec),
+		NoNewKeyring:       o.NoNewKeyring,
 	}}
 	if err := entry.Save(&c.p); err != nil {
 		return nil, err

@@ -144,6 +144,11 @@ func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	sync := newSyncPipe(parentEnd)
 	sync.trace = tr
 	nsWords := fmt.Sprintf("sync=%d pidfd=%d:%x", syncFD, pidfdFD, flags)
+	if !c.p.NoNewKeyring {
+		// Not the caller's: the keys an engine keeps there would be the
+		// container's to read.
+		nsWords += " keyring=" + sessionKeyring(c.p.ID)
+	}
 	if plan != nil {
 		nsWords += " exec"
 	}

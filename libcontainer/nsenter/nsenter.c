@@ -15,6 +15,9 @@
 //	                     new user namespace the parent writes the id maps
 //	timens=MS:MNS:BS:BNS offsets of the new time namespace's monotonic and
 //	                     boottime clocks (seconds:nanoseconds)
+//	keyring=NAME         join the session keyring NAME (made if none is
+//	                     found), in place of the caller's: an exec's
+//	                     process, once in the container's namespaces
 //	hold=FD              only keep the namespaces alive: block until FD
 //	                     reaches end of file, then exit (the parent opens
 //	                     /proc/PID/ns/* meanwhile)
@@ -38,7 +41,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/keyctl.h>
 #include <linux/nsfs.h>
 
 #ifndef CLONE_NEWTIME
@@ -219,6 +224,9 @@ __attribute__((constructor)) static void berth_nsenter(void)
 			exec_plan = 1;
 		} else if (strcmp(word, "create") == 0) {
 			create_plan = 1;
+		} else if (strncmp(word, "keyring=", 8) == 0) {
+			if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, word + 8) < 0 && errno != ENOSYS)
+				fail("join the container's session keyring");
 		} else if (strncmp(word, "timens=", 7) == 0) {
 			set_time_offsets(timens_fd, word + 7);
 		} else {
