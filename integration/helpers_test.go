@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,10 +15,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/integration/internal/testhost"
 	"github.com/berthrt/berth/spec"
 )
 
-const busyboxPath = "/bin/busybox"
+const busyboxPath = testhost.BusyboxPath
 
 // bundle is a busybox bundle in a test's temporary directory.
 type bundle struct {
@@ -57,44 +57,7 @@ func (b *bundle) Save(t *testing.T) {
 // Rootfs returns the path of the root filesystem.
 func (b *bundle) Rootfs() string { return filepath.Join(b.Dir, "rootfs") }
 
-func makeRootfs(t *testing.T, rootfs string) {
-	t.Helper()
-	for _, d := range []string{"bin", "etc", "proc", "sys", "dev", "tmp", "root"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(filepath.Join(rootfs, "tmp"), 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(busyboxPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(rootfs, "bin", "busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, applet := range busyboxApplets(t) {
-		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", applet)); err != nil && !errors.Is(err, os.ErrExist) {
-			t.Fatal(err)
-		}
-	}
-	writeFile(t, filepath.Join(rootfs, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-	writeFile(t, filepath.Join(rootfs, "etc", "group"), "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n")
-}
-
-var applets []string
-
-func busyboxApplets(t *testing.T) []string {
-	if applets == nil {
-		out, err := exec.Command(busyboxPath, "--list").Output()
-		if err != nil {
-			t.Fatalf("busybox --list: %v", err)
-		}
-		applets = strings.Fields(string(out))
-	}
-	return applets
-}
+func makeRootfs(t *testing.T, rootfs string) { testhost.MakeRootfs(t, rootfs) }
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -310,63 +273,12 @@ func (b *berth) checkNothingLeft() {
 }
 
 // processesUnder lists processes whose root filesystem lies under dir: the
-// processes of containers whose rootfs is there. /proc/<pid>/root shows "/"
-// across mount namespaces, so the root mount's source path is read from
-// the process's own mountinfo instead.
-func processesUnder(dir string) []int {
-	ourNS, _ := os.Readlink("/proc/self/ns/mnt")
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		ns, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns", "mnt"))
-		if err != nil || ns == ourNS {
-			continue
-		}
-		info, err := os.ReadFile(filepath.Join("/proc", e.Name(), "mountinfo"))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(info), "\n") {
-			f := strings.Fields(line)
-			if len(f) > 4 && f[4] == "/" && strings.HasPrefix(f[3], dir+"/") {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
-}
+// processes of containers whose rootfs is there.
+func processesUnder(dir string) []int { return testhost.ProcessesUnder(dir) }
 
 // ownCgroupDirs returns the directories of this process's cgroup in each
 // mounted hierarchy, where containers with an empty cgroupsPath nest.
-func ownCgroupDirs(t *testing.T) []string {
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirs []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		name := parts[1]
-		switch {
-		case name == "":
-			name = "unified"
-			if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-				name = ""
-			}
-		case strings.HasPrefix(name, "name="):
-			name = strings.TrimPrefix(name, "name=")
-		}
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", name, parts[2]))
-	}
-	return dirs
-}
+func ownCgroupDirs(t *testing.T) []string { return testhost.OwnCgroupDirs(t) }
 
 func writeJSONFile(t *testing.T, path string, v any) {
 	t.Helper()
