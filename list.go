@@ -42,8 +42,9 @@ var listCommand = &cli.Command{
 				fmt.Fprintln(out, s.ID)
 			}
 		case format == "json":
-			if states == nil {
-				states = []libcontainer.State{}
+			// No containers is "null", as runc prints it.
+			if len(states) == 0 {
+				states = nil
 			}
 			if err := json.NewEncoder(out).Encode(states); err != nil {
 				return err

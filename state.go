@@ -16,8 +16,11 @@ var stateCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		st := ctr.State()
+		// runc's state leaves owner empty; only list fills it in.
+		st.Owner = ""
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(ctr.State())
+		return enc.Encode(st)
 	},
 }
