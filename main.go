@@ -142,8 +142,13 @@ func fatal(err error) {
 	}
 	code := 1
 	var f failure
-	if errors.As(err, &f) {
+	var coder cli.ExitCoder
+	switch {
+	case errors.As(err, &f):
 		code = f.code
+	case errors.As(err, &coder):
+		// urfave/cli's own: 3 for an unknown command, as runc exits.
+		code = coder.ExitCode()
 	}
 	os.Exit(code)
 }

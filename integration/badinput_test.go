@@ -179,6 +179,15 @@ func TestBadBundleDirectory(t *testing.T) {
 	mustFailClean(b, []string{"no-such-bundle", "config.json"}, "run", "--bundle", missing, "nob")
 }
 
+// An unknown command exits 3, as runc's does (integration/runcdiff).
+func TestUnknownCommand(t *testing.T) {
+	b := newBerth(t)
+	r := b.MustFail([]string{"No help topic", "nosuch"}, "nosuch")
+	if r.Code != 3 {
+		t.Errorf("berth nosuch exits %d, want 3 as runc: %v", r.Code, r)
+	}
+}
+
 func TestUnknownID(t *testing.T) {
 	b := newBerth(t)
 	for _, args := range [][]string{
