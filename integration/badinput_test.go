@@ -107,13 +107,15 @@ func TestBadBundle(t *testing.T) {
 			},
 			want: []string{"ociVersion", `"2.0.0"`, "not supported"},
 		},
+		// A relative one is relative to "/", as the spec says
+		// (integration/runcdiff's mount-relative-destination).
 		{
-			name: "relative mount destination",
+			name: "empty mount destination",
 			edit: func(t *testing.T, bun *bundle) {
-				bun.Spec.Mounts = append(bun.Spec.Mounts, specs.Mount{Destination: "relative/dir", Type: "tmpfs", Source: "tmpfs"})
+				bun.Spec.Mounts = append(bun.Spec.Mounts, specs.Mount{Destination: "", Type: "tmpfs", Source: "tmpfs"})
 				bun.Save(t)
 			},
-			want: []string{"mounts", `"relative/dir"`, "absolute"},
+			want: []string{"mounts", `destination ""`, "absolute"},
 		},
 		{
 			name: "empty process.args",

@@ -42,10 +42,22 @@ func Load(bundle string) (*specs.Spec, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse %s: %w", filepath.Join(bundle, ConfigName), err)
 	}
+	absMountDestinations(s)
 	if err := Validate(s, bundle); err != nil {
 		return nil, nil, err
 	}
 	return s, data, nil
+}
+
+// absMountDestinations makes each relative mount destination absolute. The
+// spec lets a config give one, for old tools, and says it is relative to
+// "/"; runc takes it so. An empty one is left for Validate to refuse.
+func absMountDestinations(s *specs.Spec) {
+	for i, m := range s.Mounts {
+		if m.Destination != "" && !filepath.IsAbs(m.Destination) {
+			s.Mounts[i].Destination = "/" + m.Destination
+		}
+	}
 }
 
 // decode parses config.json, locating syntax and type errors by line and

@@ -508,6 +508,19 @@ func TestDefault(t *testing.T) {
 	}
 }
 
+// A relative mount destination is relative to "/", as the spec says.
+func TestLoadRelativeMountDestination(t *testing.T) {
+	config := strings.Replace(minimalConfig, `"linux"`, `"mounts": [{"destination": "mnt/rel", "type": "tmpfs", "source": "tmpfs"}], "linux"`, 1)
+	bundle := newBundle(t, &config)
+	s, _, err := spec.Load(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Mounts[0].Destination; got != "/mnt/rel" {
+		t.Errorf("destination %q, want /mnt/rel", got)
+	}
+}
+
 // What `berth spec` writes must load back unchanged.
 func TestDefaultRoundTrip(t *testing.T) {
 	data, err := json.MarshalIndent(spec.Default(), "", "\t")
