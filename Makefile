@@ -22,7 +22,7 @@ MUSL      := $(CURDIR)/.cache/musl
 MUSL_ENV  := CGO_ENABLED=1 CC=musl-gcc CGO_CFLAGS='-O2 -g -isystem $(MUSL)/kernel-headers' \
              PKG_CONFIG_LIBDIR=$(MUSL)/lib/pkgconfig
 
-.PHONY: all berth berth-syms deps demo test unit integration engines vm-test conformance lint bench bench-quick clean
+.PHONY: all berth berth-syms deps demo test unit integration runcdiff engines vm-test conformance lint bench bench-quick clean
 
 all: berth
 
@@ -54,7 +54,7 @@ deps: $(DEPS_STAMP)
 demo: berth
 	hack/demo.sh
 
-test: berth lint unit integration engines vm-test conformance
+test: berth lint unit integration runcdiff engines vm-test conformance
 
 lint: $(DEPS_STAMP)
 	@out=$$(gofmt -l main.go *.go libcontainer spec integration hack 2>/dev/null); \
@@ -65,7 +65,13 @@ unit: $(DEPS_STAMP)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
 
 integration: berth
-	BERTH_BINARY=$(CURDIR)/berth $(GO) test -count=1 -timeout 20m $$($(GO) list ./integration/... | grep -v /engines)
+	BERTH_BINARY=$(CURDIR)/berth $(GO) test -count=1 -timeout 20m $$($(GO) list ./integration/... | grep -v -e /engines -e /runcdiff)
+
+# Each scenario against berth and against Debian's runc, compared
+# (docs/runcdiff.md); about a minute.
+runcdiff: berth
+	hack/install-deps.sh runc
+	BERTH_BINARY=$(CURDIR)/berth $(GO) test -count=1 -parallel 4 -timeout 10m ./integration/runcdiff/
 
 # berth under podman, containerd and docker (docs/integration.md), about a
 # minute. `make engines ENGINES_RUNTIME=/usr/sbin/runc` runs the same checks

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what building and testing berth needs, from Debian's packages.
-# Idempotent: installs only what is missing. Usage: install-deps.sh [bench|engines]
+# Idempotent: installs only what is missing. Usage: install-deps.sh [bench|engines|runc]
 set -eu
 
 packages="libseccomp-dev busybox-static pkg-config file gcc make git jq tmux qemu-system-x86 procps checkpolicy"
@@ -10,6 +10,11 @@ packages="$packages musl-tools linux-libc-dev curl gperf patch xz-utils"
 # `install-deps.sh bench` adds the runtimes make bench compares berth with.
 if [ "${1:-}" = bench ]; then
 	packages="$packages runc crun"
+fi
+# `install-deps.sh runc` adds runc, the oracle integration/runcdiff
+# compares berth with.
+if [ "${1:-}" = runc ]; then
+	packages="$packages runc"
 fi
 # `install-deps.sh engines` adds the engines integration/engines drives berth
 # under, and runc, the control those tests can be run against.
