@@ -341,6 +341,23 @@ func TestCgroupPauseResume(t *testing.T) {
 	}
 }
 
+// kill KILL of a paused container stops it, as runc's does: on cgroup v1
+// the killed processes would stay frozen until resumed, so berth thaws the
+// cgroup after the signal (integration/runcdiff's kill-paused).
+func TestCgroupKillPaused(t *testing.T) {
+	b := newBerth(t)
+	bun := cgroupBundle(t, "kilp")
+	script(bun, "while :; do :; done")
+	startDetached(t, b, bun, "kilp")
+	b.MustRun("pause", "kilp")
+	b.MustRun("kill", "kilp", "KILL")
+	waitFor(t, "the paused container to stop", func() bool { return b.State("kilp").Status == "stopped" })
+	if frozen(t, "kilp") {
+		t.Error("the cgroup is still frozen after kill")
+	}
+	b.MustRun("delete", "kilp")
+}
+
 // A container whose cgroup someone else froze (systemctl freeze of its
 // slice, say) is paused as well: state says so, and exec refuses at once
 // instead of starting a process that would hang frozen; resume thaws it.

@@ -108,12 +108,17 @@ func (c *Container) Signal(sig unix.Signal, all bool) (err error) {
 			return fmt.Errorf("signal container %q: %w", c.p.ID, err)
 		}
 		tr.Stepf("signal %d sent to every process of its cgroup", sig)
-		return nil
+	} else {
+		if err := c.signalInit(sig); err != nil {
+			return err
+		}
+		tr.Stepf("signal %d sent to init", sig)
 	}
-	if err := c.signalInit(sig); err != nil {
-		return err
+	// On cgroup v1 a frozen process does not die of SIGKILL until it is
+	// thawed. runc thaws a paused container it kills, so that it stops.
+	if sig == unix.SIGKILL && st == StatePaused {
+		return c.Resume()
 	}
-	tr.Stepf("signal %d sent to init", sig)
 	return nil
 }
 

@@ -126,7 +126,7 @@ var cliCases = []scenario{
 	{Name: "delete-force-paused", Steps: []step{
 		runDetached, cmd("pause", "$ID"), deleteForce, gone,
 	}},
-	{Name: "kill-paused", Known: bugKillPaused, Steps: []step{
+	{Name: "kill-paused", Steps: []step{
 		runDetached, cmd("pause", "$ID"), cmd("kill", "$ID", "KILL"), waitStatus("stopped"), state,
 	}},
 	{Name: "ps", Config: args("sh", "-c", "sleep 1000 & sleep 1000"), Steps: []step{

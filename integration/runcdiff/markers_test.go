@@ -16,7 +16,6 @@ const (
 	bugUnknownCap    defect = "runcdiff: an unknown capability fails create and exec; runc 1.1.5 ignores it with a warning"
 	bugExtraArgs     defect = "runcdiff: arguments after the container id are ignored; runc wants exactly one"
 	bugRootfsSymlink defect = "runcdiff: a root.path that is a symlink is followed; runc refuses it"
-	bugKillPaused    defect = "runcdiff: kill KILL of a paused container (cgroup v1) leaves it paused; runc thaws it, and it dies"
 	bugStatsFields   defect = "runcdiff: events --stats has a memory.event_count object runc's stats lack"
 	bugMountFlags    defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
 	bugNoSubreaper   defect = "runcdiff: run has no --no-subreaper flag"
