@@ -174,6 +174,13 @@ func checkRoot(s *specs.Spec, bundle string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("root.path %q is not a directory", rootfs)
 	}
+	// As runc: the root is named by its own path, so that what is
+	// checked and what is mounted cannot come apart through a link.
+	if resolved, err := filepath.EvalSymlinks(rootfs); err != nil {
+		return fmt.Errorf("root.path: %w", err)
+	} else if resolved != filepath.Clean(rootfs) {
+		return fmt.Errorf("root.path %q goes through a symlink (to %q): give the path itself", rootfs, resolved)
+	}
 	return nil
 }
 

@@ -272,6 +272,26 @@ func TestValidate(t *testing.T) {
 			want: `config.json: root.path "$B/file" is not a directory`,
 		},
 		{
+			name: "rootfs is a symlink",
+			modify: func(s *specs.Spec, bundle string) {
+				if err := os.Symlink("rootfs", filepath.Join(bundle, "link")); err != nil {
+					panic(err)
+				}
+				s.Root.Path = "link"
+			},
+			want: `config.json: root.path "$B/link" goes through a symlink (to "$B/rootfs")`,
+		},
+		{
+			name: "rootfs below a symlink",
+			modify: func(s *specs.Spec, bundle string) {
+				if err := os.Symlink(".", filepath.Join(bundle, "here")); err != nil {
+					panic(err)
+				}
+				s.Root.Path = "here/rootfs"
+			},
+			want: `config.json: root.path "$B/here/rootfs" goes through a symlink (to "$B/rootfs")`,
+		},
+		{
 			name:   "absolute rootfs",
 			modify: func(s *specs.Spec, bundle string) { s.Root.Path = filepath.Join(bundle, "rootfs") },
 		},

@@ -50,7 +50,7 @@ var badInputCases = []scenario{
 		create.fails("not a directory"), gone,
 	}},
 	{Name: "rootfs-absolute", Config: withProbe(func(s *specs.Spec) { s.Root.Path = "$BUNDLE/rootfs" }), Steps: runProbe},
-	{Name: "rootfs-symlink", Known: bugRootfsSymlink, Rootfs: func(t *testing.T, rootfs string) {
+	{Name: "rootfs-symlink", Rootfs: func(t *testing.T, rootfs string) {
 		if err := os.Symlink("rootfs", filepath.Join(filepath.Dir(rootfs), "link")); err != nil {
 			t.Fatal(err)
 		}

@@ -13,14 +13,13 @@ const (
 	// Found by this suite.
 	bugMountShape defect = "runcdiff: mounts look unlike runc's: masks' tmpfs options, read-only superblocks, " +
 		"the cgroup v1 tmpfs, the hybrid host's unified hierarchy, the systemd hierarchy's source"
-	bugUnknownCap    defect = "runcdiff: an unknown capability fails create and exec; runc 1.1.5 ignores it with a warning"
-	bugExtraArgs     defect = "runcdiff: arguments after the container id are ignored; runc wants exactly one"
-	bugRootfsSymlink defect = "runcdiff: a root.path that is a symlink is followed; runc refuses it"
-	bugStatsFields   defect = "runcdiff: events --stats has a memory.event_count object runc's stats lack"
-	bugMountFlags    defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
-	bugNoSubreaper   defect = "runcdiff: run has no --no-subreaper flag"
-	bugGlobalFlags   defect = "runcdiff: the global flags --rootless and --criu are missing"
-	bugUsernsMqueue  defect = "runcdiff: with a user namespace, /dev/mqueue belongs to the container's root group; runc's to the overflow group (65534)"
+	bugUnknownCap   defect = "runcdiff: an unknown capability fails create and exec; runc 1.1.5 ignores it with a warning"
+	bugExtraArgs    defect = "runcdiff: arguments after the container id are ignored; runc wants exactly one"
+	bugStatsFields  defect = "runcdiff: events --stats has a memory.event_count object runc's stats lack"
+	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
+	bugNoSubreaper  defect = "runcdiff: run has no --no-subreaper flag"
+	bugGlobalFlags  defect = "runcdiff: the global flags --rootless and --criu are missing"
+	bugUsernsMqueue defect = "runcdiff: with a user namespace, /dev/mqueue belongs to the container's root group; runc's to the overflow group (65534)"
 )
 
 // Deliberate differences: berth differs from runc 1.1.5 on purpose, for
