@@ -13,7 +13,6 @@ const (
 	// Found by this suite.
 	bugMountShape defect = "runcdiff: mounts look unlike runc's: masks' tmpfs options, read-only superblocks, " +
 		"the cgroup v1 tmpfs, the hybrid host's unified hierarchy, the systemd hierarchy's source"
-	bugUnknownCap   defect = "runcdiff: an unknown capability fails create and exec; runc 1.1.5 ignores it with a warning"
 	bugExtraArgs    defect = "runcdiff: arguments after the container id are ignored; runc wants exactly one"
 	bugStatsFields  defect = "runcdiff: events --stats has a memory.event_count object runc's stats lack"
 	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
@@ -40,4 +39,5 @@ const (
 	compatPoststart    difference = "docs/compat.md, config: poststart hooks run at start"
 	compatMaskUnderRO  difference = "docs/compat.md, config: a masked path under a read-only path stays masked"
 	compatOCIVersion   difference = "docs/compat.md, config: ociVersion must be there, 1.x"
+	compatUnknownCap   difference = "docs/compat.md, config: an unknown capability is refused"
 )
