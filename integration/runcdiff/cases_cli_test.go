@@ -152,14 +152,14 @@ var cliCases = []scenario{
 		cmd("ps", "$ID").fails("does not exist"),
 	}},
 	{Name: "events-stats", Steps: []step{
-		runDetached, cmd("events", "--stats", "$ID").out(jsonShape(".type", ".id", ".data.pids.current")).known(bugStatsFields),
+		runDetached, cmd("events", "--stats", "$ID").out(events(".type", ".id", ".data.pids.current")),
 	}},
 	{Name: "events-stats-after-id", Known: bugFlagsAfterID, Steps: []step{
-		runDetached, cmd("events", "$ID", "--stats").out(jsonShape(".type", ".id")),
+		runDetached, cmd("events", "$ID", "--stats").out(events(".type", ".id")),
 	}},
 	// runc's init, waiting for start, is a Go process with threads.
 	{Name: "events-stats-created", Steps: []step{
-		create, cmd("events", "--stats", "$ID").out(jsonShape(".type", ".id")).known(bugStatsFields),
+		create, cmd("events", "--stats", "$ID").out(events(".type", ".id")),
 	}},
 	{Name: "events-stopped", Config: args("true"), Steps: []step{
 		runDetached, waitStatus("stopped"), cmd("events", "--stats", "$ID").fails(),
@@ -168,7 +168,7 @@ var cliCases = []scenario{
 		cmd("events", "--stats", "$ID").fails("does not exist"),
 	}},
 	{Name: "events-stream", Steps: []step{
-		runDetached, cmd("events", "--interval", "200ms", "$ID").stopAfter(700 * time.Millisecond).out(jsonShape(".type", ".id")).known(bugStatsFields),
+		runDetached, cmd("events", "--interval", "200ms", "$ID").stopAfter(700 * time.Millisecond).out(events(".type", ".id")),
 	}},
 	{Name: "events-bad-interval", Steps: []step{
 		runDetached, cmd("events", "--interval", "0s", "$ID").fails(),
@@ -227,6 +227,30 @@ var cliCases = []scenario{
 // ready0 waits until the container's init has a child: its first command
 // runs.
 var ready0 = cmd("exec", "$ID", "sh", "-c", "while [ -z \"$(cat /proc/1/task/1/children)\" ]; do sleep 0.02; done")
+
+// statsAdditions are what berth's stats events carry and runc 1.1.5's do
+// not (docs/compat.md): the memory events, OOM kills among them.
+var statsAdditions = []string{".data.memory.event_count"}
+
+// events compares events' JSON lines by their shape, with the values of
+// the paths in keep: berth's must have every path runc's have, and may
+// have statsAdditions besides.
+func events(keep ...string) compareFunc {
+	return func(b, r observed) error {
+		bs, err := shapeOf(b.Stdout, keep)
+		if err != nil {
+			return fmt.Errorf("berth: %w", err)
+		}
+		rs, err := shapeOf(r.Stdout, keep)
+		if err != nil {
+			return fmt.Errorf("runc: %w", err)
+		}
+		bs = slices.DeleteFunc(bs, func(line string) bool {
+			return slices.ContainsFunc(statsAdditions, func(a string) bool { return strings.HasPrefix(line, a) })
+		})
+		return sameJSON(bs, rs)
+	}
+}
 
 // featureValues are the fields of `features` whose values are compared.
 var featureValues = []string{".ociVersionMin", ".hooks[]", ".mountOptions[]", ".linux.namespaces[]", ".linux.capabilities[]",

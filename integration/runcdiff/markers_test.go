@@ -14,7 +14,6 @@ const (
 	bugMountShape defect = "runcdiff: mounts look unlike runc's: masks' tmpfs options, read-only superblocks, " +
 		"the cgroup v1 tmpfs, the hybrid host's unified hierarchy, the systemd hierarchy's source"
 	bugExtraArgs    defect = "runcdiff: arguments after the container id are ignored; runc wants exactly one"
-	bugStatsFields  defect = "runcdiff: events --stats has a memory.event_count object runc's stats lack"
 	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
 	bugNoSubreaper  defect = "runcdiff: run has no --no-subreaper flag"
 	bugGlobalFlags  defect = "runcdiff: the global flags --rootless and --criu are missing"

@@ -68,10 +68,15 @@ func cgroupFiles(files ...string) step {
 			if !ok {
 				continue
 			}
-			if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			cg := filepath.Join(dir, s.id)
+			if _, err := os.Stat(cg); err != nil {
+				out = append(out, fmt.Sprintf("%s: no cgroup", name))
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(cg, name))
+			if errors.Is(err, os.ErrNotExist) {
 				continue // the kernel has no such file
 			}
-			data, err := os.ReadFile(filepath.Join(dir, s.id, name))
 			if err != nil {
 				out = append(out, fmt.Sprintf("%s: %v", name, errors.Unwrap(err)))
 				continue
