@@ -93,12 +93,11 @@ func cgroupFiles(files ...string) step {
 }
 
 // resourceFiles are the cgroup v1 files of every resource `update` sets,
-// and the freezer's state. The device policy, devices.list, is compared
-// where cases mark the difference (compatDevices).
+// the device policy and the freezer's state.
 var resourceFiles = []string{
 	"memory.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.swappiness",
 	"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us", "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle",
-	"cpuset.cpus", "cpuset.mems", "pids.max", "blkio.weight", "freezer.state",
+	"cpuset.cpus", "cpuset.mems", "pids.max", "blkio.weight", "devices.list", "freezer.state",
 }
 
 var ownCgroups struct {
