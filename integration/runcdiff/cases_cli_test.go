@@ -237,13 +237,9 @@ var statsAdditions = []string{".data.memory.event_count"}
 // have statsAdditions besides.
 func events(keep ...string) compareFunc {
 	return func(b, r observed) error {
-		bs, err := shapeOf(b.Stdout, keep)
+		bs, rs, err := shapes(b, r, keep)
 		if err != nil {
-			return fmt.Errorf("berth: %w", err)
-		}
-		rs, err := shapeOf(r.Stdout, keep)
-		if err != nil {
-			return fmt.Errorf("runc: %w", err)
+			return err
 		}
 		bs = slices.DeleteFunc(bs, func(line string) bool {
 			return slices.ContainsFunc(statsAdditions, func(a string) bool { return strings.HasPrefix(line, a) })
@@ -263,13 +259,9 @@ var featureValues = []string{".ociVersionMin", ".hooks[]", ".mountOptions[]", ".
 // in a filter and runc all it knows (case seccomp-other-byte-order). It
 // may say more: it implements a newer spec than runc 1.1.5.
 func features(b, r observed) error {
-	bs, err := shapeOf(b.Stdout, featureValues)
+	bs, rs, err := shapes(b, r, featureValues)
 	if err != nil {
-		return fmt.Errorf("berth: %w", err)
-	}
-	rs, err := shapeOf(r.Stdout, featureValues)
-	if err != nil {
-		return fmt.Errorf("runc: %w", err)
+		return err
 	}
 	var missing []string
 	for _, line := range rs {

@@ -155,16 +155,23 @@ func psTable(columns ...string) compareFunc {
 // and the value's type; values where keep says so.
 func jsonShape(keep ...string) compareFunc {
 	return func(b, r observed) error {
-		bs, err := shapeOf(b.Stdout, keep)
+		bs, rs, err := shapes(b, r, keep)
 		if err != nil {
-			return fmt.Errorf("berth: %w", err)
-		}
-		rs, err := shapeOf(r.Stdout, keep)
-		if err != nil {
-			return fmt.Errorf("runc: %w", err)
+			return err
 		}
 		return sameJSON(bs, rs)
 	}
+}
+
+// shapes returns the shapes (shapeOf) of what berth and runc printed.
+func shapes(b, r observed, keep []string) (bs, rs []string, err error) {
+	if bs, err = shapeOf(b.Stdout, keep); err != nil {
+		return nil, nil, fmt.Errorf("berth: %w", err)
+	}
+	if rs, err = shapeOf(r.Stdout, keep); err != nil {
+		return nil, nil, fmt.Errorf("runc: %w", err)
+	}
+	return bs, rs, nil
 }
 
 // shapeOf flattens JSON lines into "path: type" lines (array elements
