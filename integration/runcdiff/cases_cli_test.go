@@ -151,13 +151,14 @@ var cliCases = []scenario{
 	{Name: "ps-missing", Steps: []step{
 		cmd("ps", "$ID").fails("does not exist"),
 	}},
+	// Not pids.current: runc's init, a Go process with threads, may not
+	// have exec'd yet when run --detach returns.
 	{Name: "events-stats", Steps: []step{
-		runDetached, cmd("events", "--stats", "$ID").out(events(".type", ".id", ".data.pids.current")),
+		runDetached, cmd("events", "--stats", "$ID").out(events(".type", ".id")),
 	}},
 	{Name: "events-stats-after-id", Known: bugFlagsAfterID, Steps: []step{
 		runDetached, cmd("events", "$ID", "--stats").out(events(".type", ".id")),
 	}},
-	// runc's init, waiting for start, is a Go process with threads.
 	{Name: "events-stats-created", Steps: []step{
 		create, cmd("events", "--stats", "$ID").out(events(".type", ".id")),
 	}},

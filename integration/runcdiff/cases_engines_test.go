@@ -33,8 +33,8 @@ func engineCases() []scenario {
 				engineProcess(e.exec, "$DIR/process.json", probeArgs()...),
 				cmd("--log", "$DIR/log", "--log-format", "json", "exec", "--process", "$DIR/process.json", "$ID").out(probed),
 				mounts(),
-				// What the detached probe prints is not all there yet.
-				cmd("--log", "$DIR/log", "--log-format", "json", "exec", "--process", "$DIR/process.json", "--detach", "--pid-file", "$DIR/epid", "$ID").out(anyOutput),
+				engineProcess(e.exec, "$DIR/sleep.json", "/bin/sleep", "1000"),
+				cmd("--log", "$DIR/log", "--log-format", "json", "exec", "--process", "$DIR/sleep.json", "--detach", "--pid-file", "$DIR/epid", "$ID"),
 				pidFile("$DIR/epid"),
 				cmd("--log", "$DIR/log", "--log-format", "json", "kill", "$ID", "9"), waitStatus("stopped"),
 				cmd("--log", "$DIR/log", "--log-format", "json", "delete", "$ID"), gone, logLines("$DIR/log"),

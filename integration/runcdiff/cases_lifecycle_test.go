@@ -63,9 +63,14 @@ var lifecycleCases = []scenario{
 	{Name: "create-duplicate-id", Steps: []step{
 		create, create.fails("already exists"), state,
 	}},
+	// The session keyring is the container's own, named after it, unless
+	// --no-new-keyring keeps the caller's.
+	{Name: "create-new-keyring", Known: bugKeyringName, Config: func(s *specs.Spec) { s.Linux.MaskedPaths = nil }, Steps: []step{
+		create, start, cmd("exec", "$ID", "sh", "-c", "grep -c ' _ses.$ID: ' /proc/keys || true"),
+	}},
 	{Name: "create-no-new-keyring", Config: func(s *specs.Spec) { s.Linux.MaskedPaths = nil }, Steps: []step{
 		cmd("create", "--bundle", "$BUNDLE", "--no-new-keyring", "$ID"), start,
-		cmd("exec", "$ID", "sh", "-c", "grep -c _ses /proc/keys"),
+		cmd("exec", "$ID", "sh", "-c", "grep -c ' _ses.$ID: ' /proc/keys || true"),
 	}},
 	{Name: "create-preserve-fds", Config: args("sh", "-c", "cat <&3; cat <&4"), Steps: []step{
 		cmd("run", "--bundle", "$BUNDLE", "--preserve-fds", "2", "$ID").fds("three\n", "four\n"),

@@ -17,6 +17,7 @@ const (
 	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
 	bugNoSubreaper  defect = "runcdiff: run has no --no-subreaper flag"
 	bugGlobalFlags  defect = "runcdiff: the global flags --rootless and --criu are missing"
+	bugKeyringName  defect = "runcdiff: the container's session keyring is named ID, not runc's _ses.ID (which lets an id start with a dot), and lacks the user's search permission runc adds"
 	bugUsernsMqueue defect = "runcdiff: with a user namespace, /dev/mqueue belongs to the container's root group; runc's to the overflow group (65534)"
 )
 
