@@ -67,10 +67,10 @@ var badInputCases = []scenario{
 	{Name: "id-space", Steps: []step{cmd("create", "--bundle", "$BUNDLE", "a b").fails("invalid|id")}},
 	{Name: "id-dot", Steps: []step{cmd("create", "--bundle", "$BUNDLE", ".").fails("invalid|id")}},
 	{Name: "id-long", Steps: []step{cmd("create", "--bundle", "$BUNDLE", strings.Repeat("x", 1025)).fails()}},
-	{Name: "id-leading-dot", Known: bugDotID, Steps: []step{
+	{Name: "id-leading-dot", Steps: []step{
 		cmd("create", "--bundle", "$BUNDLE", ".$ID"), cmd("state", ".$ID").out(stateJSON), cmd("delete", "--force", ".$ID"),
 	}},
-	{Name: "id-extra-args", Known: bugExtraArgs, Steps: []step{
+	{Name: "id-extra-args", Steps: []step{
 		cmd("create", "--bundle", "$BUNDLE", "$ID", "extra").fails(), gone,
 		cmd("state", "$ID", "extra").fails(),
 	}},

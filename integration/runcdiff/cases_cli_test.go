@@ -42,7 +42,7 @@ func updateCases() []scenario {
 			}},
 			scenario{Name: "update-" + f.name + "-after-id", Steps: []step{
 				runDetached,
-				cmd(append([]string{"update", "$ID"}, f.flags...)...), cgroupFiles(resourceFiles...).known(bugFlagsAfterID),
+				cmd(append([]string{"update", "$ID"}, f.flags...)...), cgroupFiles(resourceFiles...),
 			}})
 	}
 	resources := `{"memory": {"limit": 209715200, "reservation": 104857600}, "cpu": {"shares": 256, "quota": 30000, "period": 60000, "cpus": "0", "mems": "0"}, "pids": {"limit": 42}}`
@@ -156,7 +156,7 @@ var cliCases = []scenario{
 	{Name: "events-stats", Steps: []step{
 		runDetached, cmd("events", "--stats", "$ID").out(events(".type", ".id")),
 	}},
-	{Name: "events-stats-after-id", Known: bugFlagsAfterID, Steps: []step{
+	{Name: "events-stats-after-id", Steps: []step{
 		runDetached, cmd("events", "$ID", "--stats").out(events(".type", ".id")),
 	}},
 	{Name: "events-stats-created", Steps: []step{
@@ -207,10 +207,10 @@ var cliCases = []scenario{
 	{Name: "log-format-bad", Steps: []step{
 		cmd("--log-format", "yaml", "list").fails(),
 	}},
-	{Name: "debug", Known: bugDebug, Steps: []step{
+	{Name: "debug", Steps: []step{
 		cmd("--debug", "run", "--detach", "--bundle", "$BUNDLE", "$ID"), debugLines(),
 		cmd("--debug", "exec", "$ID", "true"), debugLines(),
-		cmd("--debug", "delete", "--force", "$ID"), debugLines(),
+		cmd("--debug", "delete", "--force", "$ID"), debugLines().deliberate(compatDebug),
 	}},
 	{Name: "global-rootless-criu", Known: bugGlobalFlags, Steps: []step{
 		cmd("--rootless", "false", "list", "-q"),

@@ -5,19 +5,12 @@ package runcdiff
 // the fix is merged, remove the marker. RUNCDIFF_KNOWN=1 runs the marked
 // cases to see which pass.
 const (
-	// Issue 14, item 2: found by hand, being fixed in another branch.
-	bugFlagsAfterID defect = "issue 14: a flag after the container id is ignored; runc 1.1.5 (urfave/cli v1) moves it before the id"
-	bugDebug        defect = "issue 14: --debug logs almost nothing; runc logs each stage"
-	bugDotID        defect = "issue 14: an id that starts with a dot passes validation, then fails on the session keyring"
-
 	// Found by this suite.
 	bugMountShape defect = "runcdiff: mounts look unlike runc's: masks' tmpfs options, read-only superblocks, " +
 		"the cgroup v1 tmpfs, the hybrid host's unified hierarchy, the systemd hierarchy's source"
-	bugExtraArgs    defect = "runcdiff: arguments after the container id are ignored; runc wants exactly one"
 	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
 	bugNoSubreaper  defect = "runcdiff: run has no --no-subreaper flag"
 	bugGlobalFlags  defect = "runcdiff: the global flags --rootless and --criu are missing"
-	bugKeyringName  defect = "runcdiff: the container's session keyring is named ID, not runc's _ses.ID (which lets an id start with a dot), and lacks the user's search permission runc adds"
 	bugUsernsMqueue defect = "runcdiff: with a user namespace, /dev/mqueue belongs to the container's root group; runc's to the overflow group (65534)"
 )
 
@@ -40,4 +33,8 @@ const (
 	compatMaskUnderRO  difference = "docs/compat.md, config: a masked path under a read-only path stays masked"
 	compatOCIVersion   difference = "docs/compat.md, config: ociVersion must be there, 1.x"
 	compatUnknownCap   difference = "docs/compat.md, config: an unknown capability is refused"
+	// Rows other branches of issue 14 added.
+	compatBoolFlagAfterID difference = "docs/compat.md, command line: a boolean flag after the id takes no value"
+	compatDebug           difference = "docs/compat.md, command line: --debug logs each step"
+	compatExecKeyring     difference = "docs/compat.md, session keyrings: an exec'd process joins a keyring of its own"
 )
