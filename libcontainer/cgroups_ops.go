@@ -58,12 +58,30 @@ func (c *Container) Resume() error {
 	if st := c.Status(); st != StatePaused {
 		return fmt.Errorf("cannot resume container %q: it is %s, not paused", c.p.ID, st)
 	}
-	cg, err := c.mustCgroup("resume")
+	return c.thaw(entry, "resume")
+}
+
+// thawKilled thaws a paused container just sent SIGKILL, so that its
+// processes die: on cgroup v1 a frozen process does not until thawed. On
+// v2 it may be gone already, so its status is not checked again.
+func (c *Container) thawKilled() error {
+	entry, err := c.lockFresh()
+	if err != nil {
+		return err
+	}
+	defer entry.Unlock()
+	return c.thaw(entry, "thaw")
+}
+
+// thaw thaws the container's cgroups for operation op and records that it
+// is no longer paused.
+func (c *Container) thaw(entry *state.Entry, op string) error {
+	cg, err := c.mustCgroup(op)
 	if err != nil {
 		return err
 	}
 	if err := cg.Thaw(); err != nil {
-		return fmt.Errorf("resume container %q: %w", c.p.ID, err)
+		return fmt.Errorf("%s container %q: %w", op, c.p.ID, err)
 	}
 	return c.savePaused(entry, false)
 }

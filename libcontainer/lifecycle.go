@@ -117,7 +117,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) (err error) {
 	// On cgroup v1 a frozen process does not die of SIGKILL until it is
 	// thawed. runc thaws a paused container it kills, so that it stops.
 	if sig == unix.SIGKILL && st == StatePaused {
-		return c.Resume()
+		return c.thawKilled()
 	}
 	return nil
 }
