@@ -277,6 +277,10 @@ func superblockOptions(flags uintptr) []string {
 }
 
 // mountAttrs converts the per-mount mount(2) flags to MOUNT_ATTR_* bits.
+// The atime mode is one field there, which takes one value: of the flags
+// mount(2) lets a list of options set together, MS_STRICTATIME wins over
+// MS_NOATIME, which wins over relatime, as mount(2) settles them (runc
+// passes them to it as they are).
 func mountAttrs(flags uintptr) uint64 {
 	var attrs uint64
 	for _, a := range []struct {
@@ -289,12 +293,16 @@ func mountAttrs(flags uintptr) uint64 {
 		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
 		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
 		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
-		{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME},
-		{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME},
 	} {
 		if flags&a.flag != 0 {
 			attrs |= a.attr
 		}
+	}
+	switch {
+	case flags&unix.MS_STRICTATIME != 0:
+		attrs |= unix.MOUNT_ATTR_STRICTATIME
+	case flags&unix.MS_NOATIME != 0:
+		attrs |= unix.MOUNT_ATTR_NOATIME
 	}
 	return attrs
 }

@@ -1,0 +1,53 @@
+package integration
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Regressions for what the fuzz tests found (go test -fuzz, `make fuzz`),
+// run against the real binary.
+
+// TestMountAtimeOptionsSettled gives mounts more than one atime option.
+// mount(2) settles them (strictatime over noatime over relatime), and so
+// runc did here; berth passed both MOUNT_ATTR_NOATIME and
+// MOUNT_ATTR_STRICTATIME to fsmount(2), which refused ("fsmount tmpfs:
+// invalid argument"). Found by FuzzParseMountOptions.
+func TestMountAtimeOptionsSettled(t *testing.T) {
+	for _, path := range startPaths {
+		t.Run(path.name, func(t *testing.T) {
+			b := newBerth(t)
+			bun := newBundle(t, "sh", "-c", "grep ' /at' /proc/self/mountinfo")
+			path.set(bun)
+			bun.Spec.Mounts = append(bun.Spec.Mounts,
+				specs.Mount{Destination: "/at-strict", Type: "tmpfs", Source: "tmpfs", Options: []string{"noatime", "strictatime"}},
+				specs.Mount{Destination: "/at-strict2", Type: "tmpfs", Source: "tmpfs", Options: []string{"strictatime", "relatime", "noatime"}},
+				specs.Mount{Destination: "/at-noatime", Type: "tmpfs", Source: "tmpfs", Options: []string{"relatime", "noatime"}},
+				specs.Mount{Destination: "/at-bind", Type: "bind", Source: bun.Rootfs() + "/etc", Options: []string{"bind", "noatime", "strictatime"}},
+			)
+			bun.Save(t)
+			out := b.MustRun("run", "--bundle", bun.Dir, "fz-atime-"+path.name).Stdout
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 4 {
+				t.Fatalf("want the 4 mounts in mountinfo, got:\n%s", out)
+			}
+			for _, line := range lines {
+				// Field 6 holds the per-mount options; strictatime
+				// shows as neither noatime nor relatime.
+				f := strings.Fields(line)
+				opts := strings.Split(f[5], ",")
+				noatime, relatime := slices.Contains(opts, "noatime"), slices.Contains(opts, "relatime")
+				if strings.HasPrefix(f[4], "/at-noatime") {
+					if !noatime {
+						t.Errorf("%s: want noatime: %s", f[4], line)
+					}
+				} else if noatime || relatime {
+					t.Errorf("%s: want strictatime: %s", f[4], line)
+				}
+			}
+		})
+	}
+}
