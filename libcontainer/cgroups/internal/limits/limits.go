@@ -4,10 +4,12 @@
 package limits
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,11 +21,10 @@ import (
 // Kernel bounds of the values, so that a bad one fails before anything is
 // created rather than as a bare EINVAL from a cgroup file.
 const (
-	minShares, maxShares = 2, 262144      // kernel/sched: MIN_SHARES, MAX_SHARES
-	minPeriod, maxPeriod = 1000, 1000000  // CFS period: 1 ms to 1 s
-	minQuota             = 1000           // CFS quota: at least 1 ms
-	minWeight, maxWeight = 10, 1000       // blkio.weight
-	maxCPU               = math.MaxUint16 // cpuset entries fit a uint16 in stats
+	minShares, maxShares = 2, 262144     // kernel/sched: MIN_SHARES, MAX_SHARES
+	minPeriod, maxPeriod = 1000, 1000000 // CFS period: 1 ms to 1 s
+	minQuota             = 1000          // CFS quota: at least 1 ms
+	minWeight, maxWeight = 10, 1000      // blkio.weight
 )
 
 // Validate checks every value r sets, independent of the host's cgroup
@@ -221,13 +222,16 @@ func validateUnified(r *specs.LinuxResources) error {
 	return nil
 }
 
-// ParseList parses a cpuset list ("0-3,8,10-11") into its members. The
-// empty list is valid: it means the parent's set.
+// ParseList parses a cpuset list ("0-3,8,10-11") into its members, in
+// order and once each. The empty list is valid: it means the parent's
+// set. The ranges are merged before they are expanded, so that a list of
+// any length (a config's cpu.cpus can repeat "0-65535" a million times)
+// costs its own length and at most the 65536 possible members.
 func ParseList(s string) ([]uint16, error) {
-	var out []uint16
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
+	var ranges [][2]uint16
 	for _, part := range strings.Split(strings.TrimSpace(s), ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
 		first, err := strconv.ParseUint(lo, 10, 16)
@@ -240,12 +244,16 @@ func ParseList(s string) ([]uint16, error) {
 				return nil, fmt.Errorf("%q is not a range", part)
 			}
 		}
-		if last > maxCPU {
-			return nil, errors.New("number too large")
-		}
-		for n := first; n <= last; n++ {
+		ranges = append(ranges, [2]uint16{uint16(first), uint16(last)})
+	}
+	slices.SortFunc(ranges, func(a, b [2]uint16) int { return cmp.Compare(a[0], b[0]) })
+	var out []uint16
+	next := 0 // the smallest number not in out yet
+	for _, r := range ranges {
+		for n := max(int(r[0]), next); n <= int(r[1]); n++ {
 			out = append(out, uint16(n))
 		}
+		next = max(next, int(r[1])+1)
 	}
 	return out, nil
 }

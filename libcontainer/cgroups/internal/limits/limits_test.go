@@ -1,7 +1,9 @@
 package limits
 
 import (
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,4 +139,51 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: error %q does not say what is invalid", tt.name, err)
 		}
 	}
+}
+
+// FuzzParseList checks ParseList against a reading of each part on its
+// own: the members are the numbers some part covers, once each and in
+// order, so that a list of any length makes at most 65536 of them; a
+// list with a part that is not a number or range is refused.
+func FuzzParseList(f *testing.F) {
+	for _, seed := range []string{"0-2,5,7-7", "0-3,8,10-11", "", " 1 ", "3-1", "1,,2", "70000", "0-65535", "0-65535,0-65535", "7,3,5-6,3"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		got, err := ParseList(list)
+		var covered [math.MaxUint16 + 1]bool
+		valid := true
+		if strings.TrimSpace(list) != "" {
+			for _, part := range strings.Split(strings.TrimSpace(list), ",") {
+				lo, hi, isRange := strings.Cut(part, "-")
+				first, err1 := strconv.ParseUint(lo, 10, 16)
+				last, err2 := first, error(nil)
+				if isRange {
+					last, err2 = strconv.ParseUint(hi, 10, 16)
+				}
+				if err1 != nil || err2 != nil || last < first {
+					valid = false
+					break
+				}
+				for n := first; n <= last; n++ {
+					covered[n] = true
+				}
+			}
+		}
+		if !valid {
+			if err == nil {
+				t.Fatalf("ParseList(%q) = %v, want an error", list, got)
+			}
+			return
+		}
+		var want []uint16
+		for n, ok := range covered {
+			if ok {
+				want = append(want, uint16(n))
+			}
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("ParseList(%q) = %d members (%v), want %d: %.80v", list, len(got), err, len(want), want)
+		}
+	})
 }
