@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -50,4 +51,39 @@ func TestMountAtimeOptionsSettled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProcessStringsWithNul gives the process an argument, an environment
+// entry and a cwd holding a NUL byte, which execve(2) and chdir(2) cannot
+// take. The plan (exec.c) reads strings as C does, up to the NUL, and so
+// ran what the config did not say: `sh -c 'echo $X'` with X=a\0b printed
+// "a", and an exec ran "echo" for "echo\0rm"; the Go init failed at
+// execve with "invalid argument", after the container was made. Found by
+// FuzzProcessPlan. Both start paths and exec now refuse it up front.
+func TestProcessStringsWithNul(t *testing.T) {
+	for _, path := range startPaths {
+		t.Run(path.name, func(t *testing.T) {
+			b := newBerth(t)
+			for i, edit := range []func(p *specs.Process){
+				func(p *specs.Process) { p.Env = append(p.Env, "X=a\x00b") },
+				func(p *specs.Process) { p.Args = []string{"sh", "-c", "echo $0", "a\x00b"} },
+				func(p *specs.Process) { p.Cwd = "/tmp\x00/etc" },
+			} {
+				bun := newBundle(t, "sh", "-c", "echo X=$X")
+				path.set(bun)
+				edit(bun.Spec.Process)
+				bun.Save(t)
+				b.MustFail([]string{"NUL byte"}, "run", "--bundle", bun.Dir, "fz-nul-"+path.name+itoa(i))
+			}
+		})
+	}
+	t.Run("exec", func(t *testing.T) {
+		b := newBerth(t)
+		bun := runningContainer(t, b, "fz-nul-exec")
+		p := *bun.Spec.Process
+		p.Args = []string{"echo\x00rm", "-rf", "/"}
+		path := filepath.Join(t.TempDir(), "process.json")
+		writeJSONFile(t, path, &p)
+		b.MustFail([]string{"process.args[0]", "NUL byte"}, "exec", "--process", path, "fz-nul-exec")
+	})
 }

@@ -71,6 +71,9 @@ func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
 	if err := lsm.Check(p, mountLabel); err != nil {
 		return err
 	}
+	if err := checkNoNul(p); err != nil {
+		return err
+	}
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fmt.Errorf("process.oomScoreAdj %d is out of range (-1000 to 1000)", *p.OOMScoreAdj)
 	}
@@ -108,6 +111,27 @@ func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
 		}
 		if len(l.Personality.Flags) > 0 {
 			return fmt.Errorf("linux.personality.flags %v: the runtime spec defines none", l.Personality.Flags)
+		}
+	}
+	return nil
+}
+
+// checkNoNul refuses a NUL byte in the process's args, env and cwd:
+// execve(2) and chdir(2) take C strings, which end at the first NUL, so
+// the process would run with less than the config says (the plan's C
+// side reads them so too).
+func checkNoNul(p *specs.Process) error {
+	if strings.IndexByte(p.Cwd, 0) >= 0 {
+		return errors.New("process.cwd holds a NUL byte, which ends a path for chdir(2)")
+	}
+	for _, list := range []struct {
+		name    string
+		strings []string
+	}{{"args", p.Args}, {"env", p.Env}} {
+		for i, s := range list.strings {
+			if strings.IndexByte(s, 0) >= 0 {
+				return fmt.Errorf("process.%s[%d] holds a NUL byte, which ends a string for execve(2)", list.name, i)
+			}
 		}
 	}
 	return nil
