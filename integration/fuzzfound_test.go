@@ -87,3 +87,16 @@ func TestProcessStringsWithNul(t *testing.T) {
 		b.MustFail([]string{"process.args[0]", "NUL byte"}, "exec", "--process", path, "fz-nul-exec")
 	})
 }
+
+// TestLongIDShortError names a container with an id of 100000 bytes, as a
+// command line may: the error quoted all of it, for an id too long and for
+// one with a byte no id may hold. Found by FuzzValidateID.
+func TestLongIDShortError(t *testing.T) {
+	b := newBerth(t)
+	for _, id := range []string{strings.Repeat("a", 100000), strings.Repeat("a", 1000) + "/"} {
+		r := b.MustFail([]string{"invalid container id"}, "state", id)
+		if len(r.Stderr) > 500 {
+			t.Errorf("error of %d bytes for an id of %d: %.200s…", len(r.Stderr), len(id), r.Stderr)
+		}
+	}
+}

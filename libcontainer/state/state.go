@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/berthrt/berth/libcontainer/internal/quote"
 	"github.com/berthrt/berth/libcontainer/internal/smallfile"
 )
 
@@ -27,8 +28,9 @@ import (
 const stateFile = "state.json"
 
 // maxIDLen caps ids so that a hostile one cannot bloat every error message
-// and log line that quotes it. Most filesystems refuse names over 255 bytes
-// anyway, so ids between that and maxIDLen pass ValidateID but fail in Create.
+// and log line that quotes it (ValidateID's own errors show a long one cut
+// short). Most filesystems refuse names over 255 bytes anyway, so ids
+// between that and maxIDLen pass ValidateID but fail in Create.
 const maxIDLen = 1024
 
 var (
@@ -64,13 +66,13 @@ func ValidateID(id string) error {
 	case id == "":
 		return fmt.Errorf("invalid container id %q: must not be empty", id)
 	case len(id) > maxIDLen:
-		return fmt.Errorf("invalid container id %q: longer than %d bytes", id, maxIDLen)
+		return fmt.Errorf("invalid container id %s: longer than %d bytes", quote.Short(id), maxIDLen)
 	case id == "." || id == "..":
 		return fmt.Errorf("invalid container id %q: must not be %q or %q", id, ".", "..")
 	}
 	for i := 0; i < len(id); i++ {
 		if !validIDByte(id[i]) {
-			return fmt.Errorf("invalid container id %q: contains %q; only letters, digits, '_', '+', '-' and '.' are allowed", id, id[i:i+1])
+			return fmt.Errorf("invalid container id %s: contains %q; only letters, digits, '_', '+', '-' and '.' are allowed", quote.Short(id), id[i:i+1])
 		}
 	}
 	return nil

@@ -7,12 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berthrt/berth/libcontainer/internal/quote"
 )
 
 type testState struct {
@@ -66,7 +69,7 @@ func TestValidateID(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ValidateID(%q) = nil, want an error", tc.id)
 			}
-			if want := "invalid container id " + strconv.Quote(tc.id) + ": "; !strings.HasPrefix(err.Error(), want) {
+			if want := "invalid container id " + quote.Short(tc.id) + ": "; !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %q does not start with %q", err, want)
 			}
 		})
@@ -647,4 +650,31 @@ func blockedOn(t *testing.T, ino string) bool {
 		t.Fatal(err)
 	}
 	return false
+}
+
+// FuzzValidateID checks ValidateID against the rule it documents, and
+// that an id it accepts is one plain name under the root; an error is one
+// short line whatever the id (ids come from the command line and from
+// engines).
+func FuzzValidateID(f *testing.F) {
+	for _, seed := range []string{"web", "", ".", "..", "../x", "a/b", "a\x00b", "~create-1", strings.Repeat("x", 1025), "caf\u00e9", "-x", "A-Z_a.z+0-9"} {
+		f.Add(seed)
+	}
+	valid := regexp.MustCompile(`^[A-Za-z0-9_+.-]+$`)
+	f.Fuzz(func(t *testing.T, id string) {
+		err := ValidateID(id)
+		want := valid.MatchString(id) && len(id) <= 1024 && id != "." && id != ".."
+		if (err == nil) != want {
+			t.Fatalf("ValidateID(%q) = %v, want valid %v", id, err, want)
+		}
+		if err != nil {
+			if msg := err.Error(); strings.ContainsAny(msg, "\n\r") || len(msg) > 500 {
+				t.Fatalf("error is not one short line (%d bytes): %.500q", len(msg), msg)
+			}
+			return
+		}
+		if root := "/run/berth"; filepath.Dir(filepath.Join(root, id)) != root || filepath.Base(id) != id {
+			t.Fatalf("id %q is not a plain name under the root", id)
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berthrt/berth/libcontainer/internal/quote"
 )
 
 // ReadUint reads a file holding one unsigned number. "max" (v2's "no
@@ -75,20 +77,10 @@ func Exists(dir, file string) bool {
 func Set(dir, file, value string) error {
 	err := WriteFile(dir, file, value)
 	if errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("set %s to %s in cgroup %s: the kernel does not provide %s there (controller not enabled, or not supported by this kernel)", file, quoteShort(value), dir, file)
+		return fmt.Errorf("set %s to %s in cgroup %s: the kernel does not provide %s there (controller not enabled, or not supported by this kernel)", file, quote.Short(value), dir, file)
 	}
 	if err != nil {
-		return fmt.Errorf("set %s to %s in cgroup %s: %w", file, quoteShort(value), dir, errors.Unwrap(err))
+		return fmt.Errorf("set %s to %s in cgroup %s: %w", file, quote.Short(value), dir, errors.Unwrap(err))
 	}
 	return nil
-}
-
-// quoteShort quotes a value for an error, cut short when long: a config
-// may give a cpuset list or a unified value of megabytes.
-func quoteShort(value string) string {
-	const shown = 64
-	if len(value) <= shown {
-		return strconv.Quote(value)
-	}
-	return fmt.Sprintf("%q… (%d bytes)", value[:shown], len(value))
 }
