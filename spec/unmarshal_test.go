@@ -125,7 +125,7 @@ func TestUnmarshalDecodesSpecItself(t *testing.T) {
 }
 
 func FuzzUnmarshal(f *testing.F) {
-	for _, doc := range unmarshalCases(f) {
+	for _, doc := range append(unmarshalCases(f), engineConfigs(f)...) {
 		f.Add(doc)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
