@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"maps"
+	"path"
 	"strings"
 	"testing"
 
@@ -199,4 +200,54 @@ func TestParseProcCgroup(t *testing.T) {
 			t.Errorf("parseProcCgroup(%q) succeeded", bad)
 		}
 	}
+}
+
+// FuzzCgroupsPath resolves cgroupsPath (and the container id), as given
+// and as --systemd-cgroup reads it, on each kind of host: whatever it
+// accepts must be a cgroup strictly inside the mounted hierarchy and
+// outside the runtime's own cgroup, which create would otherwise join,
+// limit and remove.
+func FuzzCgroupsPath(f *testing.F) {
+	for _, seed := range []string{"", "berth/c1", "/abs/c2", "..", "a/../..", "/", "//x//", "./x", "system.slice:berth:c3", "kubepods-besteffort.slice:cri:abc", "-.slice::x", "a:b:c:d"} {
+		f.Add(seed, "web", false)
+		f.Add(seed, "web", true)
+	}
+	hosts := []struct {
+		mounts, own string
+		unified     bool
+	}{
+		{hybridMounts, hybridOwn, false}, {unifiedMounts, unifiedOwn, true},
+		{comountedMounts, comountedOwn, false}, {subtreeMounts, subtreeOwn, true},
+	}
+	f.Fuzz(func(t *testing.T, cgroupsPath, id string, systemd bool) {
+		if systemd {
+			var err error
+			if cgroupsPath, err = SystemdPath(cgroupsPath, id); err != nil {
+				return
+			}
+		}
+		for _, h := range hosts {
+			paths, err := resolve(t, h.mounts, h.own, h.unified, cgroupsPath, id)
+			if err != nil {
+				continue
+			}
+			mounts, _ := mountinfo.GetMountsFromReader(strings.NewReader(h.mounts), mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+			own, _ := parseProcCgroup(h.own)
+			for key, dir := range paths {
+				inside := false
+				for _, m := range mounts {
+					inside = inside || strings.HasPrefix(dir, m.Mountpoint+"/")
+					for _, o := range own {
+						// The runtime's own cgroup as seen through m.
+						if ownDir := path.Join(m.Mountpoint, strings.TrimPrefix(o.path, m.Root)); within(ownDir, dir) {
+							t.Fatalf("cgroupsPath %q, id %q: %s cgroup %q holds the runtime's own %q", cgroupsPath, id, key, dir, ownDir)
+						}
+					}
+				}
+				if !inside || path.Clean(dir) != dir {
+					t.Fatalf("cgroupsPath %q, id %q: %s cgroup %q is not inside a cgroup mount", cgroupsPath, id, key, dir)
+				}
+			}
+		}
+	})
 }

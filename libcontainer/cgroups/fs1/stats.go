@@ -11,6 +11,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/cgroups/internal/cgdir"
 	"github.com/berthrt/berth/libcontainer/cgroups/internal/limits"
 	"github.com/berthrt/berth/libcontainer/cgroups/stats"
+	"github.com/berthrt/berth/libcontainer/internal/quote"
 )
 
 // userHZ is the unit of cpuacct.stat: USER_HZ ticks, 100 a second on every
@@ -224,13 +225,22 @@ func statBlkio(dir string, s *stats.Stats) error {
 	return err
 }
 
-// readBlkio parses lines of "major:minor Op value", skipping the "Total"
-// line.
+// readBlkio reads a file of lines of "major:minor Op value".
 func readBlkio(dir, file string) ([]stats.BlkioEntry, error) {
 	data, err := cgdir.ReadFile(dir, file)
 	if err != nil {
 		return nil, err
 	}
+	out, err := parseBlkio(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", file, err)
+	}
+	return out, nil
+}
+
+// parseBlkio parses lines of "major:minor Op value", skipping the "Total"
+// line.
+func parseBlkio(data string) ([]stats.BlkioEntry, error) {
 	var out []stats.BlkioEntry
 	for line := range strings.Lines(data) {
 		f := strings.Fields(line)
@@ -238,11 +248,12 @@ func readBlkio(dir, file string) ([]stats.BlkioEntry, error) {
 			continue
 		}
 		var e stats.BlkioEntry
-		if _, err := fmt.Sscanf(f[0], "%d:%d", &e.Major, &e.Minor); err != nil {
-			return nil, fmt.Errorf("parse %s: line %q", file, strings.TrimSpace(line))
+		var err error
+		if _, err = fmt.Sscanf(f[0], "%d:%d", &e.Major, &e.Minor); err == nil {
+			e.Value, err = strconv.ParseUint(f[2], 10, 64)
 		}
-		if e.Value, err = strconv.ParseUint(f[2], 10, 64); err != nil {
-			return nil, fmt.Errorf("parse %s: line %q", file, strings.TrimSpace(line))
+		if err != nil {
+			return nil, fmt.Errorf("line %s", quote.Short(strings.TrimSpace(line)))
 		}
 		e.Op = f[1]
 		out = append(out, e)

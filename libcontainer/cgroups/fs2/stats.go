@@ -11,6 +11,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/cgroups/internal/cgdir"
 	"github.com/berthrt/berth/libcontainer/cgroups/internal/limits"
 	"github.com/berthrt/berth/libcontainer/cgroups/stats"
+	"github.com/berthrt/berth/libcontainer/internal/quote"
 )
 
 // Stats reads the counters of the cgroup's controllers, translated into
@@ -137,6 +138,11 @@ func statIO(dir string, s *stats.Stats) error {
 	if err != nil {
 		return err
 	}
+	return parseIOStat(data, s)
+}
+
+// parseIOStat adds the counters of io.stat's content to s.
+func parseIOStat(data string, s *stats.Stats) error {
 	tables := map[string]struct {
 		dst *[]stats.BlkioEntry
 		op  string
@@ -153,7 +159,7 @@ func statIO(dir string, s *stats.Stats) error {
 		}
 		var major, minor uint64
 		if _, err := fmt.Sscanf(f[0], "%d:%d", &major, &minor); err != nil {
-			return fmt.Errorf("parse io.stat: line %q", strings.TrimSpace(line))
+			return fmt.Errorf("parse io.stat: line %s", quote.Short(strings.TrimSpace(line)))
 		}
 		for _, kv := range f[1:] {
 			key, value, _ := strings.Cut(kv, "=")
@@ -163,7 +169,7 @@ func statIO(dir string, s *stats.Stats) error {
 			}
 			v, err := strconv.ParseUint(value, 10, 64)
 			if err != nil {
-				return fmt.Errorf("parse io.stat: line %q", strings.TrimSpace(line))
+				return fmt.Errorf("parse io.stat: line %s", quote.Short(strings.TrimSpace(line)))
 			}
 			*t.dst = append(*t.dst, stats.BlkioEntry{Major: major, Minor: minor, Op: t.op, Value: v})
 		}

@@ -49,6 +49,16 @@ func ReadKeyValues(dir, file string) (map[string]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
+	kv, err := ParseKeyValues(s)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s/%s: %w", dir, file, err)
+	}
+	return kv, nil
+}
+
+// ParseKeyValues parses the content of a flat keyed file as ReadKeyValues
+// does; a line without a value is skipped.
+func ParseKeyValues(s string) (map[string]uint64, error) {
 	kv := make(map[string]uint64)
 	for line := range strings.Lines(s) {
 		key, value, ok := strings.Cut(strings.TrimSpace(line), " ")
@@ -57,7 +67,7 @@ func ReadKeyValues(dir, file string) (map[string]uint64, error) {
 		}
 		v, err := ParseUint(strings.TrimSpace(value))
 		if err != nil {
-			return nil, fmt.Errorf("parse %s/%s: line %q: %w", dir, file, strings.TrimSpace(line), err)
+			return nil, fmt.Errorf("line %s: %w", quote.Short(strings.TrimSpace(line)), err)
 		}
 		kv[key] = v
 	}

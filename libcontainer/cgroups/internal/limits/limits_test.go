@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -184,6 +185,49 @@ func FuzzParseList(f *testing.F) {
 		}
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("ParseList(%q) = %d members (%v), want %d: %.80v", list, len(got), err, len(want), want)
+		}
+	})
+}
+
+// FuzzValidate checks linux.resources as a config gives them: Validate
+// accepts or refuses with one line, and what it accepts converts to v2's
+// ranges (cpu.weight and io.weight 1 to 10000).
+func FuzzValidate(f *testing.F) {
+	for _, seed := range []string{
+		`{"cpu":{"shares":1024,"quota":50000,"period":100000,"cpus":"0-1","mems":"0"}}`,
+		`{"memory":{"limit":1073741824,"swap":2147483648,"swappiness":60},"pids":{"limit":100}}`,
+		`{"blockIO":{"weight":500,"leafWeight":10,"weightDevice":[{"major":8,"minor":0,"weight":1000}],"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1048576}]}}`,
+		`{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]}`,
+		`{"hugepageLimits":[{"pageSize":"2MB","limit":0}],"rdma":{"mlx4_0":{"hcaHandles":2}},"unified":{"memory.high":"max"}}`,
+		`{"cpu":{"shares":1,"quota":-2,"realtimeRuntime":-5,"idle":2,"cpus":"3-1"}}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		var r specs.LinuxResources
+		if json.Unmarshal([]byte(doc), &r) != nil {
+			return
+		}
+		if err := Validate(&r); err != nil {
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		if c := r.CPU; c != nil && c.Shares != nil && *c.Shares != 0 {
+			if w := CPUWeight(*c.Shares); w < 1 || w > 10000 {
+				t.Fatalf("cpu.shares %d converts to cpu.weight %d", *c.Shares, w)
+			}
+		}
+		if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight != 0 {
+			if w := IOWeight(*b.Weight); w < 1 || w > 10000 {
+				t.Fatalf("blockIO.weight %d converts to io.weight %d", *b.Weight, w)
+			}
+		}
+		if m := r.Memory; m != nil && m.Swap != nil && m.Limit != nil {
+			if v, err := SwapV2(*m.Swap, *m.Limit); err == nil && v < -1 {
+				t.Fatalf("memory.swap %d with limit %d converts to swap.max %d", *m.Swap, *m.Limit, v)
+			}
 		}
 	})
 }
