@@ -482,6 +482,8 @@ void berth_exec_plan(int fd, int create)
 		rlimits[i].name = read_str();
 	}
 	uint32_t ninsns = read_u32();
+	if (ninsns > BPF_MAXINSNS) // the kernel's bound, which the parent checks too
+		failf("exec plan: %u seccomp instructions, more than %d", ninsns, BPF_MAXINSNS);
 	uint32_t seccomp_flags = read_u32();
 	struct sock_filter *insns = xmalloc(ninsns * sizeof(*insns));
 	read_full(insns, ninsns * sizeof(*insns));

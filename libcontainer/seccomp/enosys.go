@@ -130,8 +130,9 @@ func enosysStub(c *specs.LinuxSeccomp, def libseccomp.ScmpAction, archs []libsec
 	return stub
 }
 
-// exportWithStub returns stub followed by the program libseccomp makes of
-// filter. libseccomp before 2.6 exports only to a file: a memfd here.
+// exportWithStub returns stub (which may be nil) followed by the program
+// libseccomp makes of filter. libseccomp before 2.6 exports only to a
+// file: a memfd here.
 func exportWithStub(filter *libseccomp.ScmpFilter, stub []unix.SockFilter) ([]unix.SockFilter, error) {
 	fd, err := unix.MemfdCreate("seccomp-bpf", unix.MFD_CLOEXEC)
 	if err != nil {
@@ -177,6 +178,7 @@ func (f *Filter) loadProgram() (*os.File, error) {
 			flags |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 		}
 	}
+	// New made sure the length fits (bpfMaxInsns).
 	fprog := unix.SockFprog{Len: uint16(len(f.prog)), Filter: &f.prog[0]}
 	fd, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(f.prog)
@@ -197,14 +199,7 @@ func (f *Filter) Program() ([]unix.SockFilter, uint32, error) {
 	if f.notify {
 		return nil, 0, errors.New("seccomp: a filter that notifies cannot be loaded from a plan")
 	}
-	prog := f.prog
-	if prog == nil {
-		var err error
-		if prog, err = exportWithStub(f.filter, nil); err != nil {
-			return nil, 0, err
-		}
-	}
-	return prog, f.flags(), nil
+	return f.prog, f.flags(), nil
 }
 
 // flags are the seccomp(2) flags the profile asks for: LOG, SPEC_ALLOW.

@@ -163,9 +163,30 @@ func UsesNotify(c *specs.LinuxSeccomp) bool {
 type Filter struct {
 	filter *libseccomp.ScmpFilter
 	notify bool
-	// prog, when set, is what Load loads: libseccomp's program behind
-	// the stub of enosysStub.
+	// prog is what Load loads and Program returns: libseccomp's program,
+	// behind the stub of enosysStub when there is one. It is made once,
+	// in New, so that its size is known before anything is made.
 	prog []unix.SockFilter
+}
+
+// bpfMaxInsns is the most instructions the kernel takes in a seccomp
+// filter (BPF_MAXINSNS): a longer one fails to load with EINVAL.
+const bpfMaxInsns = 4096
+
+// MaxRules is the most syscall rules (names, over all of syscalls[]) a
+// profile may hold. libseccomp's time to build a filter grows with the
+// square of its rules (8000 took 3.7 s here), and a rule that changes
+// anything takes at least one instruction of the kernel's 4096; docker's
+// default profile has 357.
+const MaxRules = bpfMaxInsns
+
+// countRules counts the syscall names of c's rules, as MaxRules counts.
+func countRules(c *specs.LinuxSeccomp) int {
+	n := 0
+	for _, call := range c.Syscalls {
+		n += len(call.Names)
+	}
+	return n
 }
 
 // Validate reports the first thing in c that would keep its filter from
@@ -188,6 +209,9 @@ func Validate(c *specs.LinuxSeccomp) error {
 // included, as runc does) plus the ones c lists. Everything but the
 // kernel's own checks happens here, so errors show before Load.
 func New(c *specs.LinuxSeccomp) (*Filter, error) {
+	if n := countRules(c); n > MaxRules {
+		return nil, fmt.Errorf("seccomp: the profile has %d syscall rules, more than berth's limit of %d (the kernel runs at most %d BPF instructions in a filter)", n, MaxRules, bpfMaxInsns)
+	}
 	if err := checkListener(c); err != nil {
 		return nil, err
 	}
@@ -220,11 +244,13 @@ func New(c *specs.LinuxSeccomp) (*Filter, error) {
 			filterArchs = append(filterArchs, arch)
 		}
 	}
-	if stub := enosysStub(c, def, filterArchs); stub != nil {
-		if f.prog, err = exportWithStub(filter, stub); err != nil {
-			filter.Release()
-			return nil, err
-		}
+	if f.prog, err = exportWithStub(filter, enosysStub(c, def, filterArchs)); err != nil {
+		filter.Release()
+		return nil, err
+	}
+	if len(f.prog) > bpfMaxInsns {
+		filter.Release()
+		return nil, fmt.Errorf("seccomp: the profile compiles to %d BPF instructions, more than the kernel's limit of %d (BPF_MAXINSNS)", len(f.prog), bpfMaxInsns)
 	}
 	return f, nil
 }
@@ -382,20 +408,7 @@ func addRule(filter *libseccomp.ScmpFilter, call specs.LinuxSyscall, def libsecc
 //
 // Without no_new_privs set, loading needs CAP_SYS_ADMIN.
 func (f *Filter) Load() (*os.File, error) {
-	if f.prog != nil {
-		return f.loadProgram()
-	}
-	if err := f.filter.Load(); err != nil {
-		return nil, fmt.Errorf("load seccomp filter: %w", err)
-	}
-	if !f.notify {
-		return nil, nil
-	}
-	fd, err := f.filter.GetNotifFd()
-	if err != nil {
-		return nil, fmt.Errorf("get seccomp notify fd: %w", err)
-	}
-	return os.NewFile(uintptr(fd), "seccomp notify"), nil
+	return f.loadProgram()
 }
 
 // SendState sends the container process state and the notify fd to the
