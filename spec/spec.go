@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,9 +33,7 @@ func Load(bundle string) (*specs.Spec, []byte, error) {
 	if dir == "" {
 		dir = "."
 	}
-	// Reading through the bundle's FS keeps the file name short in the error
-	// ("open config.json: …") while the bundle is named once, in the prefix.
-	data, err := fs.ReadFile(os.DirFS(dir), ConfigName)
+	data, err := readConfig(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load bundle %q: %w", bundle, err)
 	}
@@ -58,6 +57,29 @@ func absMountDestinations(s *specs.Spec) {
 			s.Mounts[i].Destination = "/" + m.Destination
 		}
 	}
+}
+
+// readConfig reads config.json in dir, up to MaxConfigSize bytes.
+func readConfig(dir string) ([]byte, error) {
+	// Reading through the bundle's FS keeps the file name short in the
+	// error ("open config.json: …") while the bundle is named once, in
+	// the prefix.
+	f, err := os.DirFS(dir).Open(ConfigName)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if pe, ok := err.(*fs.PathError); ok {
+		return nil, &fs.PathError{Op: pe.Op, Path: ConfigName, Err: pe.Err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxConfigSize {
+		return nil, fmt.Errorf("%s is larger than berth's limit of %d MiB for a config", ConfigName, MaxConfigSize>>20)
+	}
+	return data, nil
 }
 
 // decode parses config.json, locating syntax and type errors by line and
@@ -108,6 +130,9 @@ func Validate(s *specs.Spec, bundle string) error {
 
 func validate(s *specs.Spec, bundle string) error {
 	if err := checkVersion(s.Version); err != nil {
+		return err
+	}
+	if err := checkLimits(s); err != nil {
 		return err
 	}
 	if s.Process == nil {
