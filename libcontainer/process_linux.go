@@ -74,6 +74,12 @@ func checkProcessAttrs(p *specs.Process, l *specs.Linux) error {
 	if err := checkNoNul(p); err != nil {
 		return err
 	}
+	if err := checkExecSize(p); err != nil {
+		return err
+	}
+	if n := len(p.User.AdditionalGids); n > maxGroups {
+		return fmt.Errorf("process.user.additionalGids: %d groups, more than the kernel's limit of %d (NGROUPS_MAX)", n, maxGroups)
+	}
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return fmt.Errorf("process.oomScoreAdj %d is out of range (-1000 to 1000)", *p.OOMScoreAdj)
 	}
@@ -135,6 +141,59 @@ func checkNoNul(p *specs.Process) error {
 		}
 	}
 	return nil
+}
+
+// maxGroups is the most supplementary groups setgroups(2) takes
+// (NGROUPS_MAX).
+const maxGroups = 65536
+
+// The kernel's bounds on what execve(2) passes (fs/exec.c): the strings
+// of argv and envp, with their terminating NULs and a pointer each, may
+// take a quarter of the soft stack limit, but never more than 6 MiB
+// (three quarters of _STK_LIM) and always 128 KiB (ARG_MAX); one string
+// may take 128 KiB (MAX_ARG_STRLEN).
+const (
+	maxExecStrings = 6 << 20
+	minExecStrings = 128 << 10
+	maxExecString  = 128 << 10
+)
+
+// checkExecSize refuses args and env that execve(2) would refuse once
+// the container is made ("argument list too long"), for the stack limit
+// the process will exec with.
+func checkExecSize(p *specs.Process) error {
+	limit := max(min(stackLimit(p.Rlimits)/4, maxExecStrings), minExecStrings)
+	size := uint64(8 * (max(len(p.Args), 1) + len(p.Env)))
+	for _, list := range []struct {
+		name    string
+		strings []string
+	}{{"args", p.Args}, {"env", p.Env}} {
+		for i, s := range list.strings {
+			if len(s)+1 > maxExecString {
+				return fmt.Errorf("process.%s[%d] has %d bytes, more than execve(2) takes in one string (%d KiB)", list.name, i, len(s), maxExecString>>10)
+			}
+			size += uint64(len(s) + 1)
+		}
+	}
+	if size > limit {
+		return fmt.Errorf("process.args and process.env take %d bytes, more than execve(2) takes here: %d (a quarter of the soft RLIMIT_STACK, from %d KiB to %d MiB)", size, limit, minExecStrings>>10, maxExecStrings>>20)
+	}
+	return nil
+}
+
+// stackLimit is the soft RLIMIT_STACK a process execs with: the one its
+// rlimits give, or else the one it inherits from berth.
+func stackLimit(rlimits []specs.POSIXRlimit) uint64 {
+	for _, r := range rlimits {
+		if r.Type == "RLIMIT_STACK" {
+			return r.Soft
+		}
+	}
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_STACK, &rl) != nil {
+		return maxExecStrings * 4
+	}
+	return rl.Cur
 }
 
 // oomScoreAdjError says why oomScoreAdj v could not be set.
