@@ -138,13 +138,26 @@ func refusedFastAsSaved(t *testing.T, b *berth, bun *bundle, id string, want ...
 
 // TestHugeConfigFile gives a config.json of 64 MB, an annotation: berth
 // decoded all of it, kept it in the state every `list` reads, and peaked
-// at 450 MB (580 MB through the Go init). A config larger than 16 MiB is
-// now refused before it is decoded.
+// at 440 MB (580 MB through the Go init). And one that never ends, a
+// symlink to /dev/zero: berth read until the kernel or the Go runtime
+// stopped it for memory ("fatal error: out of memory" under a 2 GB
+// address-space limit). A config is now read up to 16 MiB, and refused
+// past that before it is decoded.
 func TestHugeConfigFile(t *testing.T) {
 	b := newBerth(t)
 	bun := newBundle(t, "true")
 	bun.Spec.Annotations = map[string]string{"huge": strings.Repeat("a", 64<<20)}
 	refusedFast(t, b, bun, "fz-huge-config", "config.json", "16 MiB")
+
+	bun = newBundle(t, "true")
+	config := filepath.Join(bun.Dir, "config.json")
+	if err := os.Remove(config); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", config); err != nil {
+		t.Fatal(err)
+	}
+	refusedFastAsSaved(t, b, bun, "fz-endless-config", "config.json", "16 MiB")
 }
 
 // tmpfsMounts returns n tmpfs mounts on /tmp/m0… or, stacked, all on
