@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -45,6 +47,9 @@ func createContainer(c *cli.Context, detach bool) (ctr *libcontainer.Container, 
 	}
 	if n := c.Int("preserve-fds"); n < 0 {
 		return nil, nil, fmt.Errorf("--preserve-fds must not be negative, got %d", n)
+	}
+	if err := checkRootless(c.String("rootless")); err != nil {
+		return nil, nil, err
 	}
 	bundle, err := filepath.Abs(c.String("bundle"))
 	if err != nil {
@@ -133,6 +138,29 @@ func writePidFile(path string, pid int) error {
 	if err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}
+
+// checkRootless reads the global --rootless as runc reads it at create and
+// run: "auto" (or empty), or a boolean as strconv.ParseBool spells it.
+// runc's "true" makes cgroup permission errors warnings, for a runtime run
+// without root; "auto" means false for root in the host's user namespace.
+// berth runs containers only as root (a caller without CAP_SYS_ADMIN is
+// refused at create) and never ignores a cgroup error, which is what false
+// and auto mean here. true is refused: the container would run without the
+// limits its config asks for, and nobody would be told.
+func checkRootless(value string) error {
+	if value == "" || strings.EqualFold(value, "auto") {
+		return nil
+	}
+	rootless, err := strconv.ParseBool(value)
+	if err != nil {
+		return fmt.Errorf("--rootless %q: want true, false or auto", value)
+	}
+	if rootless {
+		return errors.New("--rootless true asks to ignore cgroup permission errors, which berth never does: " +
+			"the container would run without the limits its config asks for. berth runs containers as root: use --rootless false or auto")
 	}
 	return nil
 }

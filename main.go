@@ -63,6 +63,15 @@ func newApp() *cli.App {
 			// the container where systemd's driver would, through
 			// cgroupfs, without a systemd unit (cgroups.SystemdPath).
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "read linux.cgroupsPath as systemd's slice:prefix:name"},
+			// As runc's, which engines may pass (containerd's go-runc
+			// writes --rootless=true|false when configured); what each
+			// value means for berth is checkRootless's.
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors: true, false or auto; berth runs as root and never ignores them, so true is refused"},
+			// As runc's, which containerd passes when its runc options
+			// name a criu path. berth has no checkpoint or restore yet,
+			// so no command uses it; `berth checkpoint` is an unknown
+			// command, not a silent no-op.
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary, for checkpoint and restore (which berth does not do yet)"},
 		},
 		Before: setupLogging,
 		Commands: []*cli.Command{

@@ -212,9 +212,17 @@ var cliCases = []scenario{
 		cmd("--debug", "exec", "$ID", "true"), debugLines(),
 		cmd("--debug", "delete", "--force", "$ID"), debugLines().deliberate(compatDebug),
 	}},
-	{Name: "global-rootless-criu", Known: bugGlobalFlags, Steps: []step{
+	{Name: "global-rootless-criu", Config: args("true"), Steps: []step{
 		cmd("--rootless", "false", "list", "-q"),
+		cmd("--rootless=auto", "run", "--bundle", "$BUNDLE", "$ID"),
+		cmd("--rootless", "0", "run", "--bundle", "$BUNDLE", "$ID"),
+		cmd("--rootless", "bogus", "run", "--bundle", "$BUNDLE", "$ID").fails("bogus"), gone,
 		cmd("--criu", "/usr/sbin/criu", "list", "-q"),
+		cmd("--criu", "/no/such/criu", "run", "--bundle", "$BUNDLE", "$ID"),
+	}},
+	{Name: "global-rootless-true", Config: args("true"), Steps: []step{
+		cmd("--rootless", "true", "list", "-q"),
+		cmd("--rootless", "true", "run", "--bundle", "$BUNDLE", "$ID").deliberate(compatRootlessTrue),
 	}},
 	{Name: "unknown-command", Steps: []step{
 		cmd("nosuch").fails("nosuch"),

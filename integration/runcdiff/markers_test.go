@@ -10,7 +10,6 @@ const (
 		"the cgroup v1 tmpfs, the hybrid host's unified hierarchy, the systemd hierarchy's source"
 	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
 	bugNoSubreaper  defect = "runcdiff: run has no --no-subreaper flag"
-	bugGlobalFlags  defect = "runcdiff: the global flags --rootless and --criu are missing"
 	bugUsernsMqueue defect = "runcdiff: with a user namespace, /dev/mqueue belongs to the container's root group; runc's to the overflow group (65534)"
 )
 
@@ -33,6 +32,7 @@ const (
 	compatMaskUnderRO  difference = "docs/compat.md, config: a masked path under a read-only path stays masked"
 	compatOCIVersion   difference = "docs/compat.md, config: ociVersion must be there, 1.x"
 	compatUnknownCap   difference = "docs/compat.md, config: an unknown capability is refused"
+	compatRootlessTrue difference = "docs/compat.md, command line: --rootless true is refused"
 	// Rows other branches of issue 14 added.
 	compatBoolFlagAfterID difference = "docs/compat.md, command line: a boolean flag after the id takes no value"
 	compatDebug           difference = "docs/compat.md, command line: --debug logs each step"
