@@ -62,9 +62,8 @@ var execCommand = &cli.Command{
 			defer consoleSend.Close()
 		}
 		if !detach {
-			if err := libcontainer.SetSubreaper(); err != nil {
-				return err
-			}
+			// The process is berth's child, waited for as such; like
+			// runc's exec, berth adopts nothing it orphans.
 			if err := sigforward.Start(); err != nil {
 				return err
 			}

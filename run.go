@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,13 +21,18 @@ var runCommand = &cli.Command{
 	Flags: append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs"},
 		&cli.BoolFlag{Name: "keep", Usage: "keep the stopped container instead of deleting it"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not adopt the processes the container orphans (berth still waits for its init, its child)"},
 	}, createFlags...),
 	Action: func(c *cli.Context) error {
 		detach := c.Bool("detach")
 		if !detach {
-			// init is our grandchild when it has a pid namespace.
-			if err := libcontainer.SetSubreaper(); err != nil {
-				return err
+			// As runc: berth adopts (and reaps) what the container
+			// orphans, unless told not to. Either way init is berth's
+			// child, which it waits for.
+			if !c.Bool("no-subreaper") {
+				if err := libcontainer.SetSubreaper(); err != nil {
+					return err
+				}
 			}
 			// Catch signals before the container exists, so none is
 			// lost in between; they are forwarded once it runs.
@@ -56,11 +63,12 @@ var runCommand = &cli.Command{
 			return nil
 		}
 		forwardSignals(ctr.Pid(), tty)
-		ws, err := ctr.Wait()
+		ws, err := waitReaping(ctr.Pid())
 		if tty != nil {
 			tty.close()
 		}
 		if err != nil {
+			_ = libcontainer.Delete(store, ctr.ID(), true)
 			return err
 		}
 		if !c.Bool("keep") {
@@ -101,4 +109,24 @@ func exitStatus(ws syscall.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// waitReaping waits for init, berth's child, and reaps every other child
+// that ends meanwhile: the processes a container without a pid namespace
+// orphans, which berth adopts as a child subreaper. As runc's run reaps
+// them, they do not stay zombies as long as the container runs. berth has
+// no other child by then: its hooks have run, and its terminal proxy is
+// goroutines.
+func waitReaping(init int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case errors.Is(err, unix.EINTR):
+		case err != nil:
+			return 0, fmt.Errorf("wait for the container's init (pid %d): %w", init, err)
+		case pid == init:
+			return ws, nil
+		}
+	}
 }

@@ -1,7 +1,12 @@
 package integration
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestGlobalRootlessAndCriu passes runc's global --rootless and --criu as
@@ -29,5 +34,56 @@ func TestGlobalRootlessAndCriu(t *testing.T) {
 			"--rootless", "true", create, "--bundle", bun.Dir, "kb-flags")
 		b.MustFail([]string{`--rootless "maybe"`, "true, false or auto"},
 			"--rootless", "maybe", create, "--bundle", bun.Dir, "kb-flags")
+	}
+}
+
+// TestRunNoSubreaper runs a container in the foreground with and without
+// runc's --no-subreaper. Either way berth waits for init and exits with
+// its status, with a pid namespace too, where init is not the process
+// berth started: the nsenter constructor clones it with CLONE_PARENT, so
+// it is berth's child, as runc's init is runc's. Without --no-subreaper
+// berth is a child subreaper: a process orphaned in a container without a
+// pid namespace is adopted by berth, whose pid the container's first
+// process sees as its parent; with it, the orphan goes elsewhere. Both
+// start paths: from a plan, and through the Go init.
+func TestRunNoSubreaper(t *testing.T) {
+	// The orphan is adopted, then ends; berth, as runc, reaps what it
+	// adopts, so it is not left a zombie while the container runs.
+	const orphan = `sh -c 'sleep 0.5 & echo $!' > /dev/shm/orphan
+o=$(cat /dev/shm/orphan)
+sleep 0.2
+adopter=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$o/status)
+if [ "$adopter" = "$PPID" ]; then echo adopted by run; else echo adopted elsewhere; fi
+sleep 0.8
+if [ -e /proc/$o ]; then echo "left: $(sed -n 's/^State:[[:space:]]*//p' /proc/$o/status)"; else echo reaped; fi`
+	for _, goInit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("goInit=%v", goInit), func(t *testing.T) {
+			b := newBerth(t)
+			status := newBundle(t, "sh", "-c", "exit 7")
+			adopt := newBundle(t, "sh", "-c", orphan)
+			adopt.Spec.Linux.Namespaces = slices.DeleteFunc(adopt.Spec.Linux.Namespaces, func(ns specs.LinuxNamespace) bool {
+				return ns.Type == specs.PIDNamespace
+			})
+			if goInit {
+				for _, bun := range []*bundle{status, adopt} {
+					bun.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+				}
+			}
+			status.Save(t)
+			adopt.Save(t)
+			for _, flags := range [][]string{nil, {"--no-subreaper"}} {
+				args := append(append([]string{"run"}, flags...), "--bundle", status.Dir, "kb-subreaper")
+				if r := b.Run(args...); r.Code != 7 || r.Stderr != "" {
+					t.Errorf("berth %s: %v, want exit 7 and no error", strings.Join(args, " "), r)
+				}
+			}
+			if got := b.MustRun("run", "--bundle", adopt.Dir, "kb-subreaper").Stdout; got != "adopted by run\nreaped\n" {
+				t.Errorf("berth run: the orphan was %q, want adopted by run, and reaped", got)
+			}
+			// Where it goes instead is the host's business.
+			if got := b.MustRun("run", "--no-subreaper", "--bundle", adopt.Dir, "kb-subreaper").Stdout; !strings.HasPrefix(got, "adopted elsewhere\n") {
+				t.Errorf("berth run --no-subreaper: the orphan was %q, want adopted elsewhere", got)
+			}
+		})
 	}
 }

@@ -247,8 +247,7 @@ func killFailedInit(pid int) {
 	if unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) == nil {
 		_, _ = awaitExit(pidfd, killTimeout)
 	}
-	// Reaped here only if it is our child (no pid namespace); otherwise
-	// whoever adopted it reaps it.
+	// Our child: the nsenter constructor forks with CLONE_PARENT.
 	_, _ = unix.Wait4(pid, nil, unix.WNOHANG, nil)
 }
 

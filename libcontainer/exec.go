@@ -55,9 +55,9 @@ var nsTypes = []struct {
 
 // Exec starts a process inside the container: in all its namespaces and
 // its cgroup, with the given process's attributes. It returns the pid once
-// the process is about to exec; the caller waits for it with WaitPid, which
-// needs the caller to be a child subreaper (SetSubreaper), because the
-// process is the grandchild of the caller when it joins a pid namespace.
+// the process is about to exec; the caller waits for it with WaitPid: it is
+// the caller's child, also when it joins a pid namespace (the nsenter
+// constructor forks into it with CLONE_PARENT).
 func (c *Container) Exec(o ExecOptions) (_ int, err error) {
 	tr := trace.Start("exec", c.p.ID)
 	defer func() { tr.End(err) }()
@@ -281,8 +281,9 @@ func namespacesToJoin(pid int) (uintptr, error) {
 	return flags, nil
 }
 
-// SetSubreaper makes the caller adopt orphaned descendants, so that it can
-// wait for a process started by Exec.
+// SetSubreaper makes the caller adopt the processes its descendants orphan,
+// as a container without a pid namespace of its own orphans them to
+// berth's `run` rather than to the host's init.
 func SetSubreaper() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("become child subreaper: %w", err)
@@ -290,8 +291,7 @@ func SetSubreaper() error {
 	return nil
 }
 
-// WaitPid waits for a child (or adopted descendant) and returns its wait
-// status.
+// WaitPid waits for a child and returns its wait status.
 func WaitPid(pid int) (unix.WaitStatus, error) {
 	var ws unix.WaitStatus
 	for {

@@ -81,9 +81,9 @@ func awaitExec(fifo int) error {
 }
 
 // Wait waits for the container's init to exit and returns its wait
-// status. Only the process that created the container can wait for it, and
-// only as a child subreaper (see SetSubreaper): init is its grandchild when
-// it has a pid namespace.
+// status. Only the process that created the container can wait for it:
+// init is its child (the nsenter constructor forks into a pid namespace
+// with CLONE_PARENT).
 func (c *Container) Wait() (unix.WaitStatus, error) {
 	return WaitPid(c.p.InitPid)
 }

@@ -47,8 +47,8 @@ const envNsenter = "_BERTH_NSENTER"
 // launch starts `berth init` with the nsenter instructions nsWords, follows
 // the constructor to the pid that goes on (writing the id maps of l when it
 // makes a user namespace), and reaps the intermediate process when the
-// constructor forked into a pid namespace: the pid returned is then the
-// caller's grandchild, which only a child subreaper can wait for.
+// constructor forked into a pid namespace. The pid returned is the
+// caller's child either way: the constructor forks with CLONE_PARENT.
 func (s *spawn) launch(sync *syncPipe, nsWords string, l *specs.Linux, dir string, stdin, stdout, stderr *os.File) (int, error) {
 	s.env = append(s.env, envNsenter+"="+nsWords)
 	if sync.trace.On() {
@@ -57,8 +57,8 @@ func (s *spawn) launch(sync *syncPipe, nsWords string, l *specs.Linux, dir strin
 	cmd, err := s.start(dir, stdin, stdout, stderr, &syscall.SysProcAttr{
 		Setsid: true,
 		// If the parent dies during set-up, so does the child; init clears
-		// this once it is ready (a forked grandchild never has it, and sees
-		// the sync socket close instead).
+		// this once it is ready (a process the constructor forked never
+		// has it, and sees the sync socket close instead).
 		Pdeathsig: unix.SIGKILL,
 	})
 	if err != nil {

@@ -30,6 +30,19 @@ func args(a ...string) func(s *specs.Spec) {
 	return func(s *specs.Spec) { s.Process.Args = a }
 }
 
+// orphan is a container without a pid namespace whose process says who
+// adopted a process it orphaned, and whether it was reaped once it ended.
+func orphan(s *specs.Spec) {
+	s.Linux.Namespaces = withoutNamespace(s.Linux.Namespaces, specs.PIDNamespace)
+	s.Process.Args = []string{"sh", "-c", `sh -c 'sleep 0.5 & echo $!' > /dev/shm/orphan
+o=$(cat /dev/shm/orphan)
+sleep 0.2
+adopter=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$o/status)
+if [ "$adopter" = "$PPID" ]; then echo adopted by the runtime; else echo adopted elsewhere; fi
+sleep 0.8
+if [ -e /proc/$o ]; then echo "left: $(sed -n 's/^State:[[:space:]]*//p' /proc/$o/status)"; else echo reaped; fi`}
+}
+
 // lifecycleCases drive a container through create, start, run, state,
 // kill and delete, with each of their flags before and after the id.
 var lifecycleCases = []scenario{
@@ -114,7 +127,17 @@ var lifecycleCases = []scenario{
 	{Name: "run-detach-after-id", Config: args("sleep", "2"), Steps: []step{
 		cmd("run", "--bundle", "$BUNDLE", "$ID", "--detach"), state,
 	}},
-	{Name: "run-no-subreaper", Known: bugNoSubreaper, Config: args("sh", "-c", "echo ran"), Steps: []step{
+	{Name: "run-no-subreaper", Config: args("sh", "-c", "echo ran; exit 3"), Steps: []step{
+		cmd("run", "--no-subreaper", "--bundle", "$BUNDLE", "$ID").fails(),
+		cmd("run", "--bundle", "$BUNDLE", "$ID", "--no-subreaper").fails(), gone,
+	}},
+	// Without a pid namespace a process the container orphans goes to the
+	// runtime, its child subreaper, which reaps it; with --no-subreaper,
+	// to whoever reaps for the runtime's caller.
+	{Name: "run-orphan", Config: orphan, Steps: []step{
+		cmd("run", "--bundle", "$BUNDLE", "$ID"),
+	}},
+	{Name: "run-orphan-no-subreaper", Config: orphan, Steps: []step{
 		cmd("run", "--no-subreaper", "--bundle", "$BUNDLE", "$ID"),
 	}},
 	{Name: "run-pid-file", Steps: []step{

@@ -394,7 +394,9 @@ static void die_from_signal(int sig)
 	sigaddset(&set, sig);
 	signal(sig, SIG_DFL);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
+	// Not raise(3): musl's sends to the thread id it recorded, which in a
+	// process cloned by the nsenter constructor is its parent's.
+	kill(getpid(), sig);
 	_exit(2);
 }
 

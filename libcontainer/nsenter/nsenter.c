@@ -30,12 +30,16 @@
 // Pid and time namespaces apply only to children, so when one is joined or
 // made the process forks: the child goes on into Go, the parent reports the
 // child's pid on the sync socket and exits. Otherwise the process reports
-// its own pid.
+// its own pid. The child is cloned with CLONE_PARENT, so that it is the
+// child of the berth that started this process, as runc's init is runc's:
+// `run` and `exec` wait for it without being a child subreaper (`run
+// --no-subreaper`).
 
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,7 +243,10 @@ __attribute__((constructor)) static void berth_nsenter(void)
 
 	pid_t pid = getpid();
 	if (fork_needed) {
-		pid = fork();
+		// clone(2) as fork(2) does, on a copy of this stack. Unlike
+		// fork(3), the C library does not learn the child's thread id:
+		// the child must not call what uses it (raise, pthread_kill).
+		pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 		if (pid < 0)
 			fail("fork into the container's pid namespace");
 		if (pid > 0) {
