@@ -37,7 +37,8 @@ const (
 // terminal, no user namespace (setns(2) refuses one to a thread of a
 // multi-threaded process), no hooks that run before its process starts,
 // no idmapped mounts, no chroot instead of pivot_root, no tmpfs that
-// tmpcopyup fills and at most one procfs (one context is opened for it).
+// tmpcopyup fills and at most one procfs (one context is opened for it),
+// which needs no flag only mount(2) sets (rootfs.MadeByMount2).
 //
 // The tmpcopyup copy must run in the container's cgroups, as the Go init
 // does (the parent places it before sending the bootstrap): the tmpfs's
@@ -62,6 +63,9 @@ func startsFromPlan(o CreateOptions, trees map[int]*os.File) bool {
 	for _, m := range s.Mounts {
 		if m.Type == "proc" {
 			procs++
+			if rootfs.MadeByMount2(m) {
+				return false
+			}
 		}
 	}
 	return procs <= 1

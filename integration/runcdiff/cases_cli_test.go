@@ -175,7 +175,7 @@ var cliCases = []scenario{
 		runDetached, cmd("events", "--interval", "0s", "$ID").fails(),
 	}},
 	{Name: "features", Steps: []step{
-		cmd("features").out(features).known(bugMountFlags),
+		cmd("features").out(features),
 	}},
 	{Name: "spec", Steps: []step{
 		cmd("spec", "--bundle", "$DIR"), cmd("spec", "--bundle", "$DIR").fails("exists"),

@@ -145,11 +145,25 @@ var configCases = []scenario{
 			specs.Mount{Destination: "/mnt/slave", Type: "bind", Source: "$BUNDLE/rootfs/tmp", Options: []string{"rbind", "rslave"}},
 		)
 	}),
-	{Name: "mount-acl-iversion", Known: bugMountFlags, Config: withProbe(func(s *specs.Spec) {
+	probeConfig("mount-acl-iversion", func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts,
 			specs.Mount{Destination: "/mnt/acl", Type: "tmpfs", Source: "tmpfs", Options: []string{"acl"}},
-			specs.Mount{Destination: "/mnt/iversion", Type: "tmpfs", Source: "tmpfs", Options: []string{"iversion", "noacl"}})
-	}), Steps: runProbe},
+			specs.Mount{Destination: "/mnt/iversion", Type: "tmpfs", Source: "tmpfs", Options: []string{"iversion", "noacl"}},
+			specs.Mount{Destination: "/mnt/noiversion", Type: "mqueue", Source: "mqueue", Options: []string{"noiversion", "acl", "nodev"}})
+	}),
+	// MS_POSIXACL leaves the umask to the filesystem's ACLs: on a ramfs,
+	// which has none, files keep the mode they are made with.
+	{Name: "mount-acl-umask", Config: func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/mnt/acl", Type: "ramfs", Source: "ramfs", Options: []string{"acl", "nosuid"}},
+			specs.Mount{Destination: "/mnt/noacl", Type: "ramfs", Source: "ramfs", Options: []string{"acl", "noacl"}})
+		for i, m := range s.Mounts {
+			if m.Type == "proc" {
+				s.Mounts[i].Options = append(m.Options, "acl")
+			}
+		}
+		s.Process.Args = []string{"sh", "-c", "umask 022; for d in /mnt/acl /mnt/noacl; do touch $d/f; mkdir $d/d; stat -c '%a %n' $d/f $d/d; done; read -r init < /proc/1/comm; echo $init"}
+	}, Steps: []step{cmd("run", "--bundle", "$BUNDLE", "$ID")}},
 	{Name: "mount-missing-source", Config: func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "$DIR/none", Options: []string{"bind"}})
 	}, Steps: []step{create.fails("no such file"), gone}},

@@ -8,7 +8,6 @@ const (
 	// Found by this suite.
 	bugMountShape defect = "runcdiff: mounts look unlike runc's: masks' tmpfs options, read-only superblocks, " +
 		"the cgroup v1 tmpfs, the hybrid host's unified hierarchy, the systemd hierarchy's source"
-	bugMountFlags   defect = "runcdiff: the mount options acl, noacl, iversion and noiversion are passed to the filesystem, which refuses them; runc sets them as mount flags"
 	bugUsernsMqueue defect = "runcdiff: with a user namespace, /dev/mqueue belongs to the container's root group; runc's to the overflow group (65534)"
 )
 

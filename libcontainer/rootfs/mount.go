@@ -75,7 +75,16 @@ func mountOther(root *os.File, m *specs.Mount, opts mountOptions, fsctx *os.File
 	if err := checkMountPoint(root, target, m.Destination, m.Type); err != nil {
 		return -1, err
 	}
-	mnt, err := newMount(m.Type, m.Source, opts, fsctx)
+	var mnt int
+	switch {
+	case opts.flags&mount2Flags != 0 && fsctx != nil:
+		// mount(2) would make a procfs of this thread's pid namespace.
+		return -1, fmt.Errorf("%s on %s: the options acl and iversion need mount(2), which cannot use the container's filesystem context: berth's init must mount it (see MadeByMount2)", m.Type, m.Destination)
+	case opts.flags&mount2Flags != 0:
+		mnt, err = newMountByPath(target, m.Type, m.Source, opts)
+	default:
+		mnt, err = newMount(m.Type, m.Source, opts, fsctx)
+	}
 	if errors.Is(err, unix.EPERM) && m.Type == "sysfs" {
 		// A user namespace may mount sysfs only with a network namespace
 		// of its own; otherwise show the host's /sys, as runc does.
@@ -241,6 +250,69 @@ func newMount(fstype, source string, opts mountOptions, fsctx *os.File) (int, er
 	mnt, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, int(mountAttrs(opts.flags)))
 	if err != nil {
 		return -1, fmt.Errorf("fsmount %s: %w", fstype, err)
+	}
+	return mnt, nil
+}
+
+// mount2Flags are the superblock flags the new mount API has no key for,
+// which only mount(2) gives a new superblock: MS_POSIXACL (runc's "acl":
+// the kernel leaves the umask to the filesystem's ACLs) and MS_I_VERSION
+// (mount(8)'s "iversion"). Filesystems that manage either set it
+// themselves (tmpfs, ext4, xfs…); on others it is what the config asks.
+const mount2Flags = unix.MS_POSIXACL | unix.MS_I_VERSION
+
+// MadeByMount2 reports whether m is a new filesystem that berth makes with
+// mount(2) (newMountByPath), for a superblock flag only mount(2) sets. A
+// procfs made so shows the pid namespace of whoever mounts it: the
+// container's init must, not a thread of berth that joined its other
+// namespaces.
+func MadeByMount2(m specs.Mount) bool {
+	o := parseMountOptions(m.Options)
+	switch {
+	case m.Type == "bind" || o.isBind(), m.Type == "cgroup" || m.Type == "cgroup2":
+		return false // no new superblock: the flags cannot apply
+	}
+	return o.flags&mount2Flags != 0
+}
+
+// newMountByPath makes a detached mount of a new filesystem with mount(2),
+// for the superblock flags in mount2Flags, and returns it as newMount
+// does. mount(2) mounts on a path of this mount namespace; so that no one
+// else can reach that path, it is a directory in a tmpfs of berth's own,
+// attached on target (where the filesystem goes next) only until the new
+// mount is cloned off it. mount(2) gets no read-only flag, which would
+// reach the superblock: the clone is made read-only instead.
+func newMountByPath(target *os.File, fstype, source string, opts mountOptions) (int, error) {
+	stage, err := newMount("tmpfs", "tmpfs", mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=700"}}, nil)
+	if err != nil {
+		return -1, fmt.Errorf("%s: staging tmpfs: %w", fstype, err)
+	}
+	defer unix.Close(stage)
+	if err := attach(stage, target); err != nil {
+		return -1, fmt.Errorf("%s: staging tmpfs: %w", fstype, err)
+	}
+	// Lazily: the new filesystem's clone keeps it alive, detached.
+	defer unix.Unmount(fmt.Sprintf("/proc/self/fd/%d", stage), unix.MNT_DETACH)
+	dir, err := mkdirAt(stage, "fs", unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return -1, fmt.Errorf("%s: staging tmpfs: %w", fstype, err)
+	}
+	defer dir.Close()
+	if source == "" {
+		source = fstype
+	}
+	if err := unix.Mount(source, fdPath(dir), fstype, opts.flags&^(unix.MS_RDONLY|unix.MS_REMOUNT), opts.dataString()); err != nil {
+		return -1, fmt.Errorf("mount %s (with mount(2), for acl or iversion): %w", fstype, err)
+	}
+	mnt, err := unix.OpenTree(stage, "fs", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("%s: clone the new mount: %w", fstype, err)
+	}
+	if opts.flags&unix.MS_RDONLY != 0 {
+		if err := setMountAttr(mnt, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, "make read-only"); err != nil {
+			unix.Close(mnt)
+			return -1, err
+		}
 	}
 	return mnt, nil
 }

@@ -27,6 +27,9 @@ var flagOptions = map[string]struct {
 	clear bool
 	flag  uintptr
 }{
+	// Not mount(8)'s but runc's: filesystems that have ACLs take "acl"
+	// as their own option, and mount(8) passes it to them.
+	"acl":           {false, unix.MS_POSIXACL},
 	"async":         {true, unix.MS_SYNCHRONOUS},
 	"atime":         {true, unix.MS_NOATIME},
 	"bind":          {false, unix.MS_BIND},
@@ -35,13 +38,16 @@ var flagOptions = map[string]struct {
 	"diratime":      {true, unix.MS_NODIRATIME},
 	"dirsync":       {false, unix.MS_DIRSYNC},
 	"exec":          {true, unix.MS_NOEXEC},
+	"iversion":      {false, unix.MS_I_VERSION},
 	"lazytime":      {false, unix.MS_LAZYTIME},
 	"loud":          {true, unix.MS_SILENT},
 	"mand":          {false, unix.MS_MANDLOCK},
+	"noacl":         {true, unix.MS_POSIXACL},
 	"noatime":       {false, unix.MS_NOATIME},
 	"nodev":         {false, unix.MS_NODEV},
 	"nodiratime":    {false, unix.MS_NODIRATIME},
 	"noexec":        {false, unix.MS_NOEXEC},
+	"noiversion":    {true, unix.MS_I_VERSION},
 	"nolazytime":    {true, unix.MS_LAZYTIME},
 	"nomand":        {true, unix.MS_MANDLOCK},
 	"norelatime":    {true, unix.MS_RELATIME},
