@@ -225,7 +225,7 @@ var configCases = []scenario{
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 	}, Steps: []step{create.fails(), gone}},
 	{Name: "user-namespace", Config: withProbe(userNamespace), Steps: []step{
-		cmd("run", "--bundle", "$BUNDLE", "$ID").out(probed).known(bugUsernsMqueue), mounts(),
+		cmd("run", "--bundle", "$BUNDLE", "$ID").out(probed), mounts(),
 	}},
 	{Name: "user-namespace-unmapped-user", Config: func(s *specs.Spec) {
 		userNamespace(s)

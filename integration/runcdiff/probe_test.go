@@ -2,7 +2,6 @@ package runcdiff
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,11 +45,23 @@ func withProbe(change func(s *specs.Spec)) func(s *specs.Spec) {
 }
 
 // probed compares two probe reports but for their mounts, which mounts()
-// compares in a step of its own.
+// compares in a step of its own, with the lines of probeDifferences
+// rewritten alike.
 func probed(b, r observed) error {
-	bn, rn := withoutSection(b.Stdout, "mountinfo"), withoutSection(r.Stdout, "mountinfo")
-	if bn != rn {
-		return fmt.Errorf("the processes see different things:\n%s", lineDiff(bn, rn))
+	seen := map[difference]bool{}
+	var reports [2]string
+	for i, o := range []observed{b, r} {
+		var lines []string
+		for _, l := range strings.Split(withoutSection(o.Stdout, "mountinfo"), "\n") {
+			lines = append(lines, rewriteDifferences(l, probeDifferences, seen))
+		}
+		reports[i] = strings.Join(lines, "\n")
+	}
+	if reports[0] != reports[1] {
+		return fmt.Errorf("the processes see different things:\n%s", lineDiff(reports[0], reports[1]))
+	}
+	if withoutSection(b.Stdout, "mountinfo") != withoutSection(r.Stdout, "mountinfo") {
+		logDifferences(b.side, seen)
 	}
 	return nil
 }
@@ -62,20 +73,14 @@ func probed(b, r observed) error {
 func mounts() step {
 	return observe("the container's mounts", func(s *side) (string, error) {
 		var lines []string
-		quirks := map[string]bool{}
+		seen := map[difference]bool{}
 		for _, l := range strings.Split(strings.TrimSpace(section(s.last.Stdout, "mountinfo")), "\n") {
-			l = normalizeMountinfo(l)
-			if os.Getenv("RUNCDIFF_KNOWN") == "" {
-				l = knownMountQuirks(l, quirks)
-			}
-			if l != "" {
+			if l = rewriteDifferences(normalizeMountinfo(l), mountDifferences, seen); l != "" {
 				lines = append(lines, l)
 			}
 		}
 		if s.rt == berth {
-			for what := range quirks {
-				s.t.Logf("not compared, known bug (%s): %s", bugMountShape, what)
-			}
+			logDifferences(s, seen)
 		}
 		slices.SortStableFunc(lines, func(a, b string) int {
 			return strings.Compare(mountPoint(a), mountPoint(b))
@@ -117,37 +122,47 @@ func splitSection(report, name string) (in, out string) {
 	return strings.Join(inLines, "\n"), strings.Join(outLines, "\n")
 }
 
-// mountQuirks are the known ways berth's mounts look unlike runc's
-// (bugMountShape): what they match, mounts() does not compare. Each is
-// rewritten alike on both sides, and a case logs the quirks berth's
-// mounts showed; RUNCDIFF_KNOWN=1 compares the lines as they are.
-var mountQuirks = []struct {
-	what string
+// lineDifference is a deliberate difference (docs/compat.md) in what a
+// line of a probe report says: where re matches a line, on either side,
+// the line is rewritten with repl, so that the comparison passes over the
+// difference and compares the rest.
+type lineDifference struct {
+	why  difference
 	re   *regexp.Regexp
 	repl string
-}{
-	{"a masked directory's empty tmpfs is also nosuid,nodev,noexec, its superblock read-write with size=0k,mode=755; runc's superblock is read-only",
-		regexp.MustCompile(`^(\S+ \S+) ro,(?:nosuid,nodev,noexec,)?relatime( [^-]*)? - tmpfs tmpfs (?:rw,size=0k,mode=755|ro)$`), "$1 ro,…$2 - tmpfs tmpfs (an empty mask)"},
-	{"sysfs in a network namespace of its own has a read-write superblock; runc's is read-only",
-		regexp.MustCompile(`^(\S+ \S+ ro,[^-]*- sysfs sysfs) r[ow]$`), "$1 …"},
-	{"cgroup v1: the tmpfs on /sys/fs/cgroup is read-only; runc's is read-write",
-		regexp.MustCompile(`^(\S+ /sys/fs/cgroup) r[ow],([^-]*- tmpfs tmpfs)`), "$1 …,$2"},
-	{"cgroup v1: the hybrid host's cgroup2 hierarchy is mounted at /sys/fs/cgroup/unified; runc mounts none",
-		regexp.MustCompile(`^\S+ /sys/fs/cgroup/unified [^-]*- cgroup2 .*$`), ""},
-	{`cgroup v1: in a cgroup namespace the name=systemd hierarchy's source is "cgroup"; runc's is "systemd"`,
-		regexp.MustCompile(`^(/ .* - cgroup) (?:cgroup|systemd) (rw,name=systemd)$`), "$1 … $2"},
 }
 
-// knownMountQuirks rewrites a normalized mountinfo line where a known
-// quirk matches it, and notes which in seen.
-func knownMountQuirks(line string, seen map[string]bool) string {
-	for _, q := range mountQuirks {
-		if q.re.MatchString(line) {
-			seen[q.what] = true
-			return q.re.ReplaceAllString(line, q.repl)
+// mountDifferences are the deliberate differences in mountinfo lines, as
+// normalizeMountinfo leaves them.
+var mountDifferences = []lineDifference{
+	{compatSysfsSuperblock, regexp.MustCompile(`^(\S+ \S+ ro,[^-]*- sysfs sysfs) r[ow]$`), "$1 …"},
+	{compatCgroupTmpfs, regexp.MustCompile(`^(\S+ /sys/fs/cgroup) r[ow],([^-]*- tmpfs tmpfs)`), "$1 …,$2"},
+}
+
+// probeDifferences are the deliberate differences in the rest of a probe
+// report: with a user namespace, the group of /dev/mqueue.
+var probeDifferences = []lineDifference{
+	{compatUsernsMqueue, regexp.MustCompile(`^(/dev/mqueue directory 1777 0):(?:0|65534)( .*)$`), "$1:…$2"},
+}
+
+// rewriteDifferences rewrites line where a difference of diffs matches it,
+// and notes which in seen.
+func rewriteDifferences(line string, diffs []lineDifference, seen map[difference]bool) string {
+	for _, d := range diffs {
+		if d.re.MatchString(line) {
+			seen[d.why] = true
+			return d.re.ReplaceAllString(line, d.repl)
 		}
 	}
 	return line
+}
+
+// logDifferences logs the deliberate differences whose lines were
+// rewritten.
+func logDifferences(s *side, seen map[difference]bool) {
+	for why := range seen {
+		s.t.Logf("compared without the deliberate difference: %s", why)
+	}
 }
 
 func mountPoint(normalized string) string {

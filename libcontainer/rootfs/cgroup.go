@@ -16,7 +16,9 @@ import (
 // mountCgroup gives the container a view of its own cgroup at m.Destination,
 // from the hierarchies init found before it made its cgroup namespace.
 // On a unified host that is one cgroup2 mount. On a v1 or hybrid host it is a
-// tmpfs holding one mount per hierarchy, named as on the host. With a cgroup
+// tmpfs holding one mount per v1 hierarchy, named as on the host: as in
+// runc, a hybrid host's cgroup2 hierarchy is not among them (the container
+// is in it, but the v1 hierarchies hold its controllers). With a cgroup
 // namespace the hierarchies are mounted afresh (the kernel shows the
 // namespace root); without one, the container's own cgroup directories are
 // bind-mounted from the host so it cannot see its siblings.
@@ -45,14 +47,17 @@ func mountCgroup(root *os.File, m *specs.Mount, opts mountOptions, hierarchies [
 }
 
 // fillCgroupTmpfs attaches the tmpfs of a v1 or hybrid host's cgroup
-// mount to dir, mounts each hierarchy in it, then makes it read-only if
-// opts ask. The hierarchies' mount points are made under the tmpfs's own
+// mount to dir, mounts each v1 hierarchy in it, then makes it read-only if
+// opts ask (runc 1.1.5 leaves it writable: docs/compat.md). The hierarchies' mount points are made under the tmpfs's own
 // fd: the tmpfs is new and in no other mount namespace, so nothing races.
 func fillCgroupTmpfs(tmpfs int, dir *os.File, hierarchies []cgroups.Mount, ownNS bool, opts mountOptions) error {
 	if err := attach(tmpfs, dir); err != nil {
 		return err
 	}
 	for _, h := range hierarchies {
+		if h.FSType == "cgroup2" {
+			continue
+		}
 		target, err := mkdirAt(tmpfs, filepath.Base(h.Mountpoint), unix.O_PATH|unix.O_DIRECTORY)
 		if err != nil {
 			return err
@@ -81,7 +86,7 @@ func mountHierarchy(target *os.File, h cgroups.Mount, ownNS bool, opts mountOpti
 		if h.Options != "" {
 			fresh.data = strings.Split(h.Options, ",")
 		}
-		mnt, err = newMount(h.FSType, h.FSType, fresh, nil)
+		mnt, err = newMount(h.FSType, hierarchySource(h), fresh, nil)
 		if errors.Is(err, unix.EPERM) && h.Own != "" {
 			// A user namespace may not mount a v1 hierarchy: bind the
 			// container's own cgroup instead.
@@ -105,4 +110,14 @@ func mountHierarchy(target *os.File, h cgroups.Mount, ownNS bool, opts mountOpti
 		return -1, err
 	}
 	return mnt, nil
+}
+
+// hierarchySource is the source a hierarchy mounted afresh shows in
+// mountinfo: its type, but "systemd" for systemd's named hierarchy, as
+// runc names it.
+func hierarchySource(h cgroups.Mount) string {
+	if h.Options == "name=systemd" {
+		return "systemd"
+	}
+	return h.FSType
 }

@@ -35,13 +35,11 @@ func maskPath(root *os.File, p, mountLabel string) error {
 	return attach(mask, target)
 }
 
-// emptyTmpfs makes a detached, empty, read-only tmpfs to mask a directory
-// with.
+// emptyTmpfs makes a detached, empty tmpfs to mask a directory with, as
+// runc's: read-only, and so is its superblock, which no other mount
+// shares, so that it stays empty even if the mount were made writable.
 func emptyTmpfs(mountLabel string) (int, error) {
-	opts := mountOptions{
-		flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
-		data:  []string{"size=0", "mode=755"},
-	}
+	opts := mountOptions{flags: unix.MS_RDONLY, data: []string{"ro"}}
 	if mountLabel != "" {
 		opts.data = append(opts.data, "context="+mountLabel)
 	}
