@@ -103,10 +103,12 @@ func TestMountAclIversionFlags(t *testing.T) {
 	const probe = `umask 022
 for d in /mnt/acl /mnt/noacl; do touch $d/f; stat -c '%a %n' $d/f; done
 touch /mnt/iversion/f 2>/dev/null || echo /mnt/iversion is read-only
-read -r init < /proc/1/comm; echo $init`
+read -r init < /proc/1/comm; echo $init
+grep -c ' /mnt/' /proc/self/mountinfo`
 	// The read-only tmpfs is read-only, its flags notwithstanding; the
-	// procfs shows the container's pid namespace.
-	const want = "666 /mnt/acl/f\n644 /mnt/noacl/f\n/mnt/iversion is read-only\nsh\n"
+	// procfs shows the container's pid namespace; berth's staging mounts
+	// are gone.
+	const want = "666 /mnt/acl/f\n644 /mnt/noacl/f\n/mnt/iversion is read-only\nsh\n3\n"
 	for _, tc := range []struct {
 		name            string
 		procAcl, goInit bool
@@ -135,6 +137,10 @@ read -r init < /proc/1/comm; echo $init`
 			if planned := strings.Contains(r.Stderr, "init starts from a plan"); planned != (tc.name == "plan") {
 				t.Errorf("berth run: the init started from a plan: %v, want %v", planned, tc.name == "plan")
 			}
+			// A filesystem mount(2) refuses fails create, leaving nothing.
+			bun.Spec.Mounts = append(bun.Spec.Mounts, specs.Mount{Destination: "/mnt/bad", Type: "tmpfs", Source: "tmpfs", Options: []string{"acl", "size=lots"}})
+			bun.Save(t)
+			b.MustFail([]string{"mount tmpfs", "acl or iversion", "invalid argument"}, "run", "--bundle", bun.Dir, "kb-aclflags")
 		})
 	}
 }

@@ -283,17 +283,29 @@ func MadeByMount2(m specs.Mount) bool {
 // mount is cloned off it. mount(2) gets no read-only flag, which would
 // reach the superblock: the clone is made read-only instead.
 func newMountByPath(target *os.File, fstype, source string, opts mountOptions) (int, error) {
-	stage, err := newMount("tmpfs", "tmpfs", mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=700"}}, nil)
+	fd, err := newMount("tmpfs", "tmpfs", mountOptions{flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, data: []string{"mode=700"}}, nil)
 	if err != nil {
 		return -1, fmt.Errorf("%s: staging tmpfs: %w", fstype, err)
 	}
-	defer unix.Close(stage)
-	if err := attach(stage, target); err != nil {
+	stage := os.NewFile(uintptr(fd), "staging tmpfs")
+	defer stage.Close()
+	if err := attach(fd, target); err != nil {
 		return -1, fmt.Errorf("%s: staging tmpfs: %w", fstype, err)
 	}
-	// Lazily: the new filesystem's clone keeps it alive, detached.
-	defer unix.Unmount(fmt.Sprintf("/proc/self/fd/%d", stage), unix.MNT_DETACH)
-	dir, err := mkdirAt(stage, "fs", unix.O_PATH|unix.O_DIRECTORY)
+	mnt, err := mountInStage(stage, fstype, source, opts)
+	// Lazily: the clone keeps the new filesystem; the staging tmpfs goes,
+	// with the mount in it.
+	if uerr := unix.Unmount(fdPath(stage), unix.MNT_DETACH); uerr != nil && err == nil {
+		unix.Close(mnt)
+		return -1, fmt.Errorf("%s: unmount the staging tmpfs: %w", fstype, uerr)
+	}
+	return mnt, err
+}
+
+// mountInStage mounts a new filesystem with mount(2) on a directory it
+// makes in stage, and returns a detached clone of that mount.
+func mountInStage(stage *os.File, fstype, source string, opts mountOptions) (int, error) {
+	dir, err := mkdirAt(int(stage.Fd()), "fs", unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return -1, fmt.Errorf("%s: staging tmpfs: %w", fstype, err)
 	}
@@ -304,7 +316,7 @@ func newMountByPath(target *os.File, fstype, source string, opts mountOptions) (
 	if err := unix.Mount(source, fdPath(dir), fstype, opts.flags&^(unix.MS_RDONLY|unix.MS_REMOUNT), opts.dataString()); err != nil {
 		return -1, fmt.Errorf("mount %s (with mount(2), for acl or iversion): %w", fstype, err)
 	}
-	mnt, err := unix.OpenTree(stage, "fs", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	mnt, err := unix.OpenTree(int(stage.Fd()), "fs", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("%s: clone the new mount: %w", fstype, err)
 	}
