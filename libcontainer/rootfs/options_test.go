@@ -22,6 +22,7 @@ func TestParseMountOptions(t *testing.T) {
 		{[]string{"rnoatime"}, 0, "", unix.MOUNT_ATTR_NOATIME, unix.MOUNT_ATTR__ATIME},
 		{[]string{"rnoatime", "ratime"}, 0, "", unix.MOUNT_ATTR_RELATIME, unix.MOUNT_ATTR__ATIME},
 		{[]string{"defaults", "exec", "noexec"}, unix.MS_NOEXEC, "", 0, 0},
+		{[]string{"acl", "iversion", "noacl", "mode=1777"}, unix.MS_I_VERSION, "mode=1777", 0, 0},
 	}
 	for _, tc := range tests {
 		o := parseMountOptions(tc.options)
@@ -46,7 +47,7 @@ func FuzzParseMountOptions(f *testing.F) {
 		"rnoatime,ratime", "defaults,exec,noexec", "rslave,shared", "tmpcopyup,mode=1777",
 		"noatime,strictatime", "strictatime,relatime,noatime", "rstrictatime,rnorelatime,rnodiratime",
 		"nosuid,noexec,nodev,relatime,ro", "newinstance,ptmxmode=0666,mode=0620,gid=5",
-		`context="system_u:object_r:container_file_t:s0:c1,c2"`,
+		`context="system_u:object_r:container_file_t:s0:c1,c2"`, "acl,noiversion,iversion,noacl",
 	} {
 		f.Add(seed)
 	}
